@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import ReconcileCore
+import ReconcileRuntime
+
+/// `reconcile plan`: show what apply would change on this node.
+struct PlanCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what apply would change on this node.")
+
+  @OptionGroup var global: GlobalOptions
+
+  @Flag(help: "Print the plan as JSON.")
+  var json = false
+
+  @Flag(help: "Exit with 2 when changes are pending, 0 when none.")
+  var detailedExitcode = false
+
+  @Option(name: .short, help: ArgumentHelp("Also save the plan as JSON to this file, for 'reconcile apply FILE'.", valueName: "file"))
+  var output: String?
+
+  func run() throws {
+    let plan = try ErrorReporting.run {
+      let plan = try global.session().plan()
+      if let output {
+        try PlanRenderer.json(plan).write(toFile: output, atomically: true, encoding: .utf8)
+      }
+      print(json ? try PlanRenderer.json(plan) : PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
+      if let output, !json { print("Saved the plan to \(output); run 'reconcile apply \(output)' to apply exactly this plan.") }
+      return plan
+    }
+    if detailedExitcode, plan.hasChanges { throw ExitCode(2) }
+  }
+}

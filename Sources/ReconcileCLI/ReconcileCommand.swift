@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `reconcile` command and its subcommands.
+public struct ReconcileCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "reconcile",
+    abstract: "Keep ML model files on GPU nodes in the state a git repository describes.",
+    discussion: """
+      Desired state is a directory of YAML/TOML files (models, tenants, pools, policy). \
+      'plan' shows what would change on this node; 'validate' checks the files.
+      """,
+    version: "0.1.0",
+    subcommands: [ValidateCommand.self, PlanCommand.self, StatusCommand.self]
+  )
+
+  public init() {}
+}

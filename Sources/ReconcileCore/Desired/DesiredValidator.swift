@@ -1,0 +1,112 @@
+/// Checks what no single file can: references between files, cycles and consistency.
+struct DesiredValidator {
+  let state: DesiredState
+  let map: SourceMap
+  let sink: DiagnosticSink
+
+  func validate() {
+    let models = Dictionary(uniqueKeysWithValues: state.models.map { ($0.id, $0) })
+    for model in state.models {
+      if let variant = model.defaultVariant, model.variant(variant) == nil {
+        sink.error(map.defaultVariants[model.id], "default_variant '\(variant)' of model '\(model.id)' is not one of its variants (\(model.variants.map(\.name).joined(separator: ", ")))")
+      }
+      for (index, reference) in model.requires.enumerated() {
+        check(reference, at: map.requires[model.id]?[safe: index], in: "model '\(model.id)'", models: models)
+      }
+    }
+    for tenant in state.tenants {
+      if let tier = tenant.tier, state.policy.tiers[tier] == nil {
+        let known = state.policy.tiers.keys.sorted()
+        let hint = Suggestion.closest(to: tier, in: known).map { "; did you mean '\($0)'?" }
+          ?? (known.isEmpty ? "; declare it under policy.tiers" : "; known tiers: \(known.joined(separator: ", "))")
+        sink.error(map.tenantTiers[tenant.name], "tenant '\(tenant.name)' uses unknown tier '\(tier)'\(hint)")
+      }
+      for (index, reference) in tenant.models.enumerated() {
+        check(reference, at: map.tenantModels[tenant.name]?[safe: index], in: "tenant '\(tenant.name)'", models: models)
+      }
+    }
+    let tenantNames = state.tenants.map(\.name)
+    for pool in state.pools {
+      for (index, tenant) in pool.serves.enumerated() where !tenantNames.contains(tenant) {
+        let hint = Suggestion.closest(to: tenant, in: tenantNames).map { "; did you mean '\($0)'?" } ?? ""
+        sink.error(map.poolServes[pool.name]?[safe: index], "pool '\(pool.name)' serves unknown tenant '\(tenant)'\(hint)")
+      }
+      if let replicas = pool.replicas, replicas > pool.nodes.count {
+        sink.error(map.poolReplicas[pool.name], "pool '\(pool.name)' wants \(replicas) replicas but has \(pool.nodes.count) node\(pool.nodes.count == 1 ? "" : "s")")
+      }
+    }
+    checkCycles(models: models)
+    checkDigestSizes()
+  }
+
+  func check(_ reference: ModelReference, at location: SourceLocation?, in owner: String, models: [ModelID: Model]) {
+    guard let model = models[reference.model] else {
+      let versions = state.models.filter { $0.name == reference.model.name }.map(\.version)
+      let hint: String
+      if !versions.isEmpty {
+        hint = "; declared versions: \(versions.joined(separator: ", "))"
+      } else {
+        hint = Suggestion.closest(to: reference.model.name, in: state.models.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""
+      }
+      sink.error(location, "\(owner) refers to unknown model '\(reference.model)'\(hint)")
+      return
+    }
+    let names = model.variants.map(\.name)
+    if let variant = reference.variant {
+      if model.variant(variant) == nil {
+        sink.error(location, "\(owner) refers to unknown variant '\(variant)' of model '\(model.id)'; its variants: \(names.joined(separator: ", "))")
+      }
+    } else if model.implicitVariant == nil {
+      sink.error(location, "\(owner) refers to model '\(model.id)' without a variant, and it has several (\(names.joined(separator: ", "))) and no default_variant; write '\(model.id):\(names.first ?? "variant")'")
+    }
+  }
+
+  /// A model that requires itself, directly or not, can never be placed: print the cycle.
+  func checkCycles(models: [ModelID: Model]) {
+    var state: [ModelID: Bool] = [:]  // false: on the path; true: done
+    var path: [ModelID] = []
+    var reported = Set<Set<ModelID>>()
+
+    func visit(_ id: ModelID) {
+      state[id] = false
+      path.append(id)
+      for reference in models[id]?.requires ?? [] where models[reference.model] != nil {
+        switch state[reference.model] {
+        case .none: visit(reference.model)
+        case .some(false):
+          guard let start = path.firstIndex(of: reference.model) else { continue }
+          let cycle = Array(path[start...])
+          guard reported.insert(Set(cycle)).inserted else { continue }
+          let text = (cycle + [reference.model]).map(\.description).joined(separator: " -> ")
+          let index = models[cycle[cycle.count - 1]]?.requires.firstIndex(of: reference) ?? 0
+          sink.error(map.requires[cycle[cycle.count - 1]]?[safe: index], "requires cycle: \(text)")
+        case .some(true): continue
+        }
+      }
+      path.removeLast()
+      state[id] = true
+    }
+    for id in models.keys.sorted() where state[id] == nil { visit(id) }
+  }
+
+  /// One digest is one content, so it has one size.
+  func checkDigestSizes() {
+    var sizes: [Digest: (Int64, String)] = [:]
+    for model in state.models {
+      for variant in model.variants {
+        for file in variant.files {
+          let owner = "\(model.id):\(variant.name) \(file.path)"
+          if let (size, first) = sizes[file.sha256], size != file.size {
+            sink.error(map.models[model.id], "sha256 \(file.sha256.short)… of \(owner) has size \(file.size), but \(first) lists the same digest with size \(size)")
+          } else {
+            sizes[file.sha256] = (file.size, owner)
+          }
+        }
+      }
+    }
+  }
+}
+
+extension Array {
+  subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

@@ -1,0 +1,155 @@
+/// A SHA-256 digest as 64 lowercase hex digits.
+public struct Digest: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+  /// The 64 lowercase hex digits.
+  public let hex: String
+
+  /// Accepts exactly 64 lowercase hex digits; nil otherwise.
+  public init?(hex: String) {
+    guard Digest.isValid(hex) else { return nil }
+    self.hex = hex
+  }
+
+  /// Whether `text` is 64 lowercase hex digits.
+  public static func isValid(_ text: String) -> Bool {
+    text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+  }
+
+  /// The first 12 digits, enough to tell digests apart in messages.
+  public var short: String { String(hex.prefix(12)) }
+
+  public var description: String { hex }
+
+  public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let text = try container.decode(String.self)
+    guard let digest = Digest(hex: text) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a sha256 digest: \(text)")
+    }
+    self = digest
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(hex)
+  }
+}
+
+/// A model at a version: the unit desired-state files declare.
+public struct ModelID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+  /// The model's name, `[a-z0-9._-]+`.
+  public var name: String
+  /// The model's version as written.
+  public var version: String
+
+  /// Creates a model identifier.
+  public init(name: String, version: String) {
+    self.name = name
+    self.version = version
+  }
+
+  /// `name@version`.
+  public var description: String { "\(name)@\(version)" }
+
+  public static func < (lhs: ModelID, rhs: ModelID) -> Bool {
+    (lhs.name, lhs.version) < (rhs.name, rhs.version)
+  }
+
+  /// Parses `name@version`.
+  public init?(parsing text: String) {
+    guard let reference = ModelReference(parsing: text), reference.variant == nil else { return nil }
+    self = reference.model
+  }
+
+  /// Encoded as the string `name@version`.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let text = try container.decode(String.self)
+    guard let id = ModelID(parsing: text) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected name@version, got \(text)")
+    }
+    self = id
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(description)
+  }
+}
+
+/// One variant of a model at a version: the unit a node stores and a plan line names.
+public struct VariantID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+  /// The model and version.
+  public var model: ModelID
+  /// The variant's name, for example `fp16`.
+  public var variant: String
+
+  /// Creates a variant identifier.
+  public init(model: ModelID, variant: String) {
+    self.model = model
+    self.variant = variant
+  }
+
+  /// Creates a variant identifier from its parts.
+  public init(name: String, version: String, variant: String) {
+    self.init(model: ModelID(name: name, version: version), variant: variant)
+  }
+
+  /// `name@version:variant`.
+  public var description: String { "\(model):\(variant)" }
+
+  /// The view directory relative to the node root: `models/<name>/<version>/<variant>`.
+  public var viewPath: String { "models/\(model.name)/\(model.version)/\(variant)" }
+
+  public static func < (lhs: VariantID, rhs: VariantID) -> Bool {
+    (lhs.model, lhs.variant) < (rhs.model, rhs.variant)
+  }
+
+  /// Parses `name@version:variant`.
+  public init?(parsing text: String) {
+    guard let reference = ModelReference(parsing: text), let variant = reference.variant else { return nil }
+    self.init(model: reference.model, variant: variant)
+  }
+
+  /// Encoded as the string `name@version:variant`.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let text = try container.decode(String.self)
+    guard let id = VariantID(parsing: text) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected name@version:variant, got \(text)")
+    }
+    self = id
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(description)
+  }
+}
+
+/// What identifies a file's content on disk without reading it: if any part changes, the
+/// file must be hashed again before it is trusted.
+public struct StatFingerprint: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// The device the file lives on.
+  public var device: UInt64
+  /// The inode number.
+  public var inode: UInt64
+  /// The size in bytes.
+  public var size: Int64
+  /// Modification time in nanoseconds since the epoch.
+  public var mtimeNs: Int64
+  /// Status-change time in nanoseconds since the epoch.
+  public var ctimeNs: Int64
+
+  /// Creates a fingerprint.
+  public init(device: UInt64, inode: UInt64, size: Int64, mtimeNs: Int64, ctimeNs: Int64) {
+    self.device = device
+    self.inode = inode
+    self.size = size
+    self.mtimeNs = mtimeNs
+    self.ctimeNs = ctimeNs
+  }
+
+  public var description: String { "dev=\(device) ino=\(inode) size=\(size) mtime=\(mtimeNs) ctime=\(ctimeNs)" }
+}

@@ -1,0 +1,119 @@
+/// How every node keeps its store: headroom, eviction, grace, parallelism, retries and tiers.
+public struct Policy: Sendable, Hashable, Codable {
+  /// Disk kept free on every node.
+  public var minFree: Headroom
+  /// Whether unwanted models are evicted.
+  public var eviction: Eviction
+  /// Seconds an unwanted model is kept before it is evicted.
+  public var gcGrace: Int64
+  /// Transfers and hashes at once.
+  public var concurrency: Int
+  /// How failed transfers are retried.
+  public var retry: RetryPolicy
+  /// Default quotas by tier name.
+  public var tiers: [String: Quota]
+
+  /// Creates a policy; the defaults are those of DESIGN.md.
+  public init(
+    minFree: Headroom = .share(percent: 10), eviction: Eviction = .lru, gcGrace: Int64 = 24 * 3600,
+    concurrency: Int = 4, retry: RetryPolicy = RetryPolicy(), tiers: [String: Quota] = [:]
+  ) {
+    self.minFree = minFree
+    self.eviction = eviction
+    self.gcGrace = gcGrace
+    self.concurrency = concurrency
+    self.retry = retry
+    self.tiers = tiers
+  }
+}
+
+/// Whether and how unwanted models leave a node.
+public enum Eviction: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Least recently used first, after the grace period or under disk pressure.
+  case lru
+  /// Never evict; unwanted models stay until removed by hand or `gc`.
+  case none
+}
+
+/// How transfers are retried before the next source is tried.
+public struct RetryPolicy: Sendable, Hashable, Codable {
+  /// Tries per source, the first included.
+  public var attempts: Int
+  /// The first wait, in seconds; doubled each time.
+  public var backoff: Int64
+  /// The longest wait, in seconds.
+  public var maxBackoff: Int64
+
+  /// Creates a retry policy.
+  public init(attempts: Int = 5, backoff: Int64 = 2, maxBackoff: Int64 = 300) {
+    self.attempts = attempts
+    self.backoff = backoff
+    self.maxBackoff = maxBackoff
+  }
+}
+
+/// Disk kept free: a fixed number of bytes or a share of the node's disk.
+public enum Headroom: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// A number of bytes.
+  case bytes(Int64)
+  /// A percentage of the disk, 0–100, with up to two decimals kept as hundredths.
+  case share(percent: Double)
+
+  /// The bytes kept free on a disk of `disk` bytes.
+  public func bytes(ofDisk disk: Int64) -> Int64 {
+    switch self {
+    case .bytes(let bytes): min(bytes, disk)
+    case .share(let percent): Int64((Double(disk) * percent / 100).rounded(.up))
+    }
+  }
+
+  /// As written in a plan: `10%` or `50.0 GiB`.
+  public var description: String {
+    switch self {
+    case .bytes(let bytes): ByteFormat.binary(bytes)
+    case .share(let percent):
+      percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
+    }
+  }
+}
+
+/// Where a model's files come from, by scheme.
+public struct SourceURL: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// The schemes reconcile can fetch from.
+  public enum Scheme: String, Sendable, Hashable, Codable, CaseIterable {
+    case hf, s3, https, http, file
+  }
+  /// The scheme.
+  public var scheme: Scheme
+  /// The URL as written.
+  public var url: String
+
+  /// Creates a source from a URL whose scheme is already known.
+  public init(scheme: Scheme, url: String) {
+    self.scheme = scheme
+    self.url = url
+  }
+
+  /// The URL as written.
+  public var description: String { url }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let text = try container.decode(String.self)
+    guard let scheme = SourceURL.scheme(of: text) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "unsupported source: \(text)")
+    }
+    self.init(scheme: scheme, url: text)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(url)
+  }
+
+  /// The scheme of `text` when it is one reconcile supports.
+  public static func scheme(of text: String) -> Scheme? {
+    guard let colon = text.range(of: "://") else { return nil }
+    return Scheme(rawValue: String(text[..<colon.lowerBound]))
+  }
+}

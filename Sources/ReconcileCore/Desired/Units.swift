@@ -1,0 +1,122 @@
+/// Parses the sizes and durations desired-state files use.
+public enum Units {
+  /// The binary size units, largest first.
+  static let sizeUnits: [(String, Int64)] = [
+    ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1),
+  ]
+
+  /// Why a size or duration did not parse.
+  public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+    case negative(String)
+    case overflow(String)
+    case unknownUnit(String, suggestion: String?)
+    case malformed(String, expected: String)
+
+    public var description: String {
+      switch self {
+      case .negative(let text): "size must not be negative, got '\(text)'"
+      case .overflow(let text): "'\(text)' is too large (at most 8 EiB)"
+      case .unknownUnit(let unit, let suggestion):
+        "unknown unit '\(unit)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; use B, KiB, MiB, GiB or TiB")
+      case .malformed(let text, let expected): "expected \(expected), got '\(text)'"
+      }
+    }
+  }
+
+  /// Parses `9968229352`, `80GiB`, `1.5 TiB`: a non-negative number and an optional binary unit.
+  public static func bytes(_ text: String) -> Result<Int64, Failure> {
+    let trimmed = text.trimmingSpaces
+    if trimmed.hasPrefix("-") { return .failure(.negative(text)) }
+    let number = trimmed.prefix { $0.isNumber || $0 == "." || $0 == "_" }.filter { $0 != "_" }
+    let unit = trimmed.dropFirst(trimmed.prefix { $0.isNumber || $0 == "." || $0 == "_" }.count).trimmingSpaces
+    guard !number.isEmpty else { return .failure(.malformed(text, expected: "a size such as 80GiB")) }
+    var multiplier: Int64 = 1
+    if !unit.isEmpty {
+      guard let match = sizeUnits.first(where: { $0.0 == unit }) else {
+        let known = sizeUnits.map(\.0)
+        let suggestion = known.first { $0.lowercased() == unit.lowercased() }
+          ?? known.first { $0.prefix(1).lowercased() == unit.prefix(1).lowercased() }
+        return .failure(.unknownUnit(String(unit), suggestion: suggestion))
+      }
+      multiplier = match.1
+    }
+    if number.contains(".") {
+      guard let value = Double(number), value.isFinite else {
+        return .failure(.malformed(text, expected: "a size such as 80GiB"))
+      }
+      let bytes = value * Double(multiplier)
+      guard bytes < 9.2e18 else { return .failure(.overflow(text)) }
+      return .success(Int64(bytes))
+    }
+    guard let value = Int64(number) else {
+      return number.allSatisfy(\.isNumber) ? .failure(.overflow(text)) : .failure(.malformed(text, expected: "a size such as 80GiB"))
+    }
+    let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+    return overflow ? .failure(.overflow(text)) : .success(product)
+  }
+
+  /// Parses `90s`, `5m`, `24h`, `7d`, `1h30m` or a plain number of seconds.
+  public static func seconds(_ text: String) -> Result<Int64, Failure> {
+    let trimmed = text.trimmingSpaces
+    if trimmed.hasPrefix("-") { return .failure(.negative(text)) }
+    if let plain = Int64(trimmed) { return .success(plain) }
+    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    var total: Int64 = 0
+    var digits = ""
+    for character in trimmed where character != " " {
+      if character.isASCII, character.isNumber {
+        digits.append(character)
+      } else if let unit = units[character], let value = Int64(digits) {
+        let (product, overflow1) = value.multipliedReportingOverflow(by: unit)
+        let (sum, overflow2) = total.addingReportingOverflow(product)
+        if overflow1 || overflow2 { return .failure(.overflow(text)) }
+        total = sum
+        digits = ""
+      } else {
+        return .failure(.malformed(text, expected: "a duration such as 90s, 5m, 24h or 7d"))
+      }
+    }
+    guard digits.isEmpty, !trimmed.isEmpty else {
+      return .failure(.malformed(text, expected: "a duration such as 90s, 5m, 24h or 7d"))
+    }
+    return .success(total)
+  }
+}
+
+extension StringProtocol {
+  var trimmingSpaces: Substring {
+    let text = Substring(self)
+    guard let start = text.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+    guard let end = text.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+    return text[start...end]
+  }
+}
+
+/// Formats byte counts the way plans print them.
+public enum ByteFormat {
+  /// `41.2 GiB`, `512 B`, `3.00 TiB` with `precision` decimals above bytes.
+  public static func binary(_ bytes: Int64, precision: Int = 1) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    var value = Double(bytes)
+    var index = 0
+    while abs(value) >= 1024, index < units.count - 1 {
+      value /= 1024
+      index += 1
+    }
+    if index == 0 { return "\(bytes) B" }
+    return "\(fixed(value, precision)) \(units[index])"
+  }
+
+  /// A decimal number with exactly `digits` fraction digits, without Foundation.
+  static func fixed(_ value: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int64((abs(value) * scale).rounded())
+    let whole = scaled / Int64(scale)
+    let fraction = scaled % Int64(scale)
+    let sign = value < 0 && scaled != 0 ? "-" : ""
+    if digits == 0 { return "\(sign)\(whole)" }
+    let fractionText = String(fraction)
+    return "\(sign)\(whole)." + String(repeating: "0", count: digits - fractionText.count) + fractionText
+  }
+}

@@ -1,0 +1,52 @@
+/// Collects diagnostics while a tree is decoded, so every problem is reported in one run.
+final class DiagnosticSink {
+  private(set) var diagnostics: [Diagnostic] = []
+
+  func error(_ location: SourceLocation?, _ message: String, notes: [Diagnostic] = []) {
+    diagnostics.append(.error(at: location, message, notes: notes))
+  }
+
+  func append(contentsOf more: [Diagnostic]) { diagnostics += more }
+
+  var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+  /// Errors sorted by place, each once.
+  var sorted: [Diagnostic] {
+    var seen = Set<Diagnostic>()
+    return diagnostics.filter { seen.insert($0).inserted }.sorted {
+      switch ($0.location, $1.location) {
+      case let (lhs?, rhs?): lhs < rhs
+      case (nil, .some): true
+      default: false
+      }
+    }
+  }
+}
+
+/// Suggests the closest known word for a misspelt one.
+enum Suggestion {
+  /// The candidate within a small edit distance of `word`, if any.
+  static func closest(to word: String, in candidates: [String]) -> String? {
+    let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
+    guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+    let limit = max(2, word.count / 3)
+    return best.1 <= limit ? best.0 : nil
+  }
+
+  /// Levenshtein distance.
+  static func distance(_ lhs: String, _ rhs: String) -> Int {
+    let a = Array(lhs.unicodeScalars), b = Array(rhs.unicodeScalars)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+      current[0] = i
+      for j in 1...b.count {
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+      }
+      swap(&previous, &current)
+    }
+    return previous[b.count]
+  }
+}

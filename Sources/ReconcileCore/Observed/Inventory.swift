@@ -1,0 +1,70 @@
+import Foundation
+
+/// One line of `reconcile status`: a model variant that is on the node or should be.
+public struct InventoryRow: Sendable, Hashable, Codable {
+  /// The variant.
+  public var variant: VariantID
+  /// Whether the node should hold it.
+  public var desired: Bool
+  /// Files present in the view.
+  public var files: Int
+  /// Files the desired state lists for it (nil when it is no longer declared).
+  public var declaredFiles: Int?
+  /// Bytes of the view's files.
+  public var bytes: Int64
+  /// View files whose content is verified against the declared digest.
+  public var verifiedFiles: Int
+  /// The latest recorded use.
+  public var lastUsed: Date?
+  /// `ok`, `incomplete`, `unverified`, `missing` or `unwanted`.
+  public var state: String
+
+  /// Creates a row.
+  public init(variant: VariantID, desired: Bool, files: Int, declaredFiles: Int?, bytes: Int64, verifiedFiles: Int, lastUsed: Date?, state: String) {
+    self.variant = variant
+    self.desired = desired
+    self.files = files
+    self.declaredFiles = declaredFiles
+    self.bytes = bytes
+    self.verifiedFiles = verifiedFiles
+    self.lastUsed = lastUsed
+    self.state = state
+  }
+}
+
+/// The node's inventory: what it holds and what it should hold.
+public enum Inventory {
+  /// Rows for every variant in `observed` or in `target`, in variant order.
+  public static func rows(_ desired: DesiredState, _ observed: ObservedState, target: NodeTarget) -> [InventoryRow] {
+    let ids = Set(observed.variants.keys).union(target.variants).sorted()
+    return ids.map { id in
+      let view = observed.variants[id]
+      let declared = desired.model(id.model)?.variant(id.variant)?.files
+      let digests = Dictionary(declared?.map { ($0.path, $0.sha256) } ?? [], uniquingKeysWith: { first, _ in first })
+      let files = view?.files ?? [:]
+      let verified = files.filter { path, file in
+        guard let expected = digests[path] else { return false }
+        if file.verifiedDigest == expected { return true }
+        if let blob = observed.blobs[expected], blob.verification == .verified, file.isLink(to: blob) { return true }
+        return false
+      }.count
+      let wanted = target.variants.contains(id)
+      let state: String
+      if !wanted {
+        state = "unwanted"
+      } else if files.isEmpty {
+        state = "missing"
+      } else if files.count < (declared?.count ?? 0) {
+        state = "incomplete"
+      } else if verified < files.count {
+        state = "unverified"
+      } else {
+        state = "ok"
+      }
+      return InventoryRow(
+        variant: id, desired: wanted, files: files.count, declaredFiles: declared?.count,
+        bytes: files.values.reduce(0) { $0 + $1.fingerprint.size }, verifiedFiles: verified,
+        lastUsed: observed.lastUse[id], state: state)
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// What a node's root holds, as the runtime saw it: plain values the planner reads.
+public struct ObservedState: Sendable, Hashable, Codable {
+  /// Content-addressed blobs under `blobs/sha256/`.
+  public var blobs: [Digest: ObservedBlob]
+  /// Model variant views under `models/<name>/<version>/<variant>/`.
+  public var variants: [VariantID: ObservedVariant]
+  /// The latest use of each variant, from view access times or `reconcile touch`.
+  public var lastUse: [VariantID: Date]
+  /// When each variant was first found unwanted on this node.
+  public var unwantedSince: [VariantID: Date]
+  /// Partial downloads under `.reconcile/tmp/`.
+  public var partials: [PartialDownload]
+  /// Size and free space of the filesystem holding the root, when known.
+  public var filesystem: FilesystemSpace?
+
+  /// Creates an observed state; empty by default, as on a new node.
+  public init(
+    blobs: [Digest: ObservedBlob] = [:], variants: [VariantID: ObservedVariant] = [:], lastUse: [VariantID: Date] = [:],
+    unwantedSince: [VariantID: Date] = [:], partials: [PartialDownload] = [], filesystem: FilesystemSpace? = nil
+  ) {
+    self.blobs = blobs
+    self.variants = variants
+    self.lastUse = lastUse
+    self.unwantedSince = unwantedSince
+    self.partials = partials
+    self.filesystem = filesystem
+  }
+}
+
+/// Whether a file's content is known to match its digest.
+public enum Verification: String, Sendable, Hashable, Codable {
+  /// Its fingerprint matches the registry's record of a successful hash.
+  case verified
+  /// Never hashed on this node.
+  case neverVerified = "never-verified"
+  /// Hashed once, but its size changed since.
+  case sizeChanged = "size-changed"
+  /// Hashed once, but it was modified or replaced since (mtime, ctime or inode differ).
+  case modified
+}
+
+/// One blob file in the store.
+public struct ObservedBlob: Sendable, Hashable, Codable {
+  /// The digest its name claims.
+  public var digest: Digest
+  /// Its stat fingerprint.
+  public var fingerprint: StatFingerprint
+  /// Whether its content is known to match the digest.
+  public var verification: Verification
+
+  /// Creates an observed blob.
+  public init(digest: Digest, fingerprint: StatFingerprint, verification: Verification) {
+    self.digest = digest
+    self.fingerprint = fingerprint
+    self.verification = verification
+  }
+
+  /// The size on disk.
+  public var size: Int64 { fingerprint.size }
+}
+
+/// The files found under one variant's view directory.
+public struct ObservedVariant: Sendable, Hashable, Codable {
+  /// The variant.
+  public var id: VariantID
+  /// Files by path relative to the view directory.
+  public var files: [String: ObservedFile]
+
+  /// Creates an observed variant.
+  public init(id: VariantID, files: [String: ObservedFile] = [:]) {
+    self.id = id
+    self.files = files
+  }
+}
+
+/// One file in a view.
+public struct ObservedFile: Sendable, Hashable, Codable {
+  /// Its stat fingerprint.
+  public var fingerprint: StatFingerprint
+  /// The digest the registry recorded for this exact fingerprint, if any.
+  public var verifiedDigest: Digest?
+  /// False for a symbolic link or other non-regular entry, which reconcile never follows.
+  public var isRegularFile: Bool
+
+  /// Creates an observed file.
+  public init(fingerprint: StatFingerprint, verifiedDigest: Digest? = nil, isRegularFile: Bool = true) {
+    self.fingerprint = fingerprint
+    self.verifiedDigest = verifiedDigest
+    self.isRegularFile = isRegularFile
+  }
+
+  /// Whether this file is the given blob (a hard link to it).
+  public func isLink(to blob: ObservedBlob) -> Bool {
+    fingerprint.device == blob.fingerprint.device && fingerprint.inode == blob.fingerprint.inode
+  }
+}
+
+/// A partial download left by an interrupted apply.
+public struct PartialDownload: Sendable, Hashable, Codable {
+  /// The digest being downloaded.
+  public var digest: Digest
+  /// The file name under `.reconcile/tmp/`.
+  public var name: String
+  /// Bytes already written.
+  public var bytes: Int64
+  /// When it was last written.
+  public var modified: Date
+
+  /// Creates a partial download record.
+  public init(digest: Digest, name: String, bytes: Int64, modified: Date) {
+    self.digest = digest
+    self.name = name
+    self.bytes = bytes
+    self.modified = modified
+  }
+}
+
+/// Size and free space of a filesystem.
+public struct FilesystemSpace: Sendable, Hashable, Codable {
+  /// Total bytes.
+  public var total: Int64
+  /// Bytes an unprivileged writer may still use.
+  public var available: Int64
+
+  /// Creates a filesystem record.
+  public init(total: Int64, available: Int64) {
+    self.total = total
+    self.available = available
+  }
+}

@@ -1,0 +1,119 @@
+/// What one node should hold: the variants assigned to it and which variants are pinned.
+public struct NodeTarget: Sendable, Hashable {
+  /// The node's name.
+  public var node: String
+  /// The node's pool, when pools are declared.
+  public var pool: Pool?
+  /// The node's declaration in its pool.
+  public var poolNode: PoolNode?
+  /// The variants the node holds after apply, with everything they require.
+  public var variants: Set<VariantID>
+  /// Variants no one may evict: pinned by their model or by a tenant's reference.
+  public var pinned: Set<VariantID>
+
+  /// Works out what `node` holds under `desired`.
+  ///
+  /// Without pools, the node holds what every tenant uses (every declared variant when there are
+  /// no tenants). With pools, the node's pool places what the tenants it serves use on `replicas`
+  /// of its nodes; a draining node holds nothing. Either way, `requires:` is followed.
+  public static func resolve(_ desired: DesiredState, node: String) throws(PlanError) -> NodeTarget {
+    let pinned = pinnedVariants(desired)
+    guard !desired.pools.isEmpty else {
+      let wanted = wantedVariants(desired, servedBy: nil)
+      return NodeTarget(node: node, variants: closure(of: wanted, in: desired), pinned: pinned)
+    }
+    guard let pool = desired.pools.first(where: { $0.nodes.contains { $0.name == node } }),
+      let poolNode = pool.nodes.first(where: { $0.name == node })
+    else {
+      throw .unknownNode(node, known: desired.pools.map { ($0.name, $0.nodes.map(\.name)) })
+    }
+    if poolNode.draining { return NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: [], pinned: pinned) }
+    let wanted = wantedVariants(desired, servedBy: pool)
+    let assignment = PlacementEngine.assign(wanted, sizes: variantSizes(desired), in: pool)
+    return NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], in: desired), pinned: pinned)
+  }
+
+  /// What the tenants served by `pool` use (all tenants when `pool` is nil); every variant when
+  /// no tenants are declared.
+  static func wantedVariants(_ desired: DesiredState, servedBy pool: Pool?) -> Set<VariantID> {
+    guard !desired.tenants.isEmpty else {
+      return Set(desired.models.flatMap { model in model.variants.map { VariantID(model: model.id, variant: $0.name) } })
+    }
+    let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
+    var wanted = Set<VariantID>()
+    for tenant in desired.tenants where pool?.serves.contains(tenant.name) ?? true {
+      for reference in tenant.models {
+        if let id = resolve(reference, models) { wanted.insert(id) }
+      }
+    }
+    return wanted
+  }
+
+  /// The variant a reference means, if its model declares it.
+  static func resolve(_ reference: ModelReference, _ models: [ModelID: Model]) -> VariantID? {
+    guard let model = models[reference.model], let name = reference.variant ?? model.implicitVariant,
+      model.variant(name) != nil
+    else { return nil }
+    return VariantID(model: model.id, variant: name)
+  }
+
+  /// `variants` and everything they require, transitively.
+  static func closure(of variants: Set<VariantID>, in desired: DesiredState) -> Set<VariantID> {
+    let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
+    var result = variants
+    var queue = Array(variants)
+    while let next = queue.popLast() {
+      for reference in models[next.model]?.requires ?? [] {
+        if let id = resolve(reference, models), result.insert(id).inserted { queue.append(id) }
+      }
+    }
+    return result
+  }
+
+  static func pinnedVariants(_ desired: DesiredState) -> Set<VariantID> {
+    let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
+    var pinned = Set<VariantID>()
+    for model in desired.models where model.pin {
+      for variant in model.variants { pinned.insert(VariantID(model: model.id, variant: variant.name)) }
+    }
+    for tenant in desired.tenants {
+      for reference in tenant.models where reference.pin {
+        if let id = resolve(reference, models) { pinned.insert(id) }
+      }
+    }
+    return pinned
+  }
+
+  static func variantSizes(_ desired: DesiredState) -> [VariantID: Int64] {
+    var sizes: [VariantID: Int64] = [:]
+    for model in desired.models {
+      for variant in model.variants { sizes[VariantID(model: model.id, variant: variant.name)] = variant.uniqueBytes }
+    }
+    return sizes
+  }
+}
+
+/// Why a plan could not be made.
+public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// `--node` names no node of any pool.
+  case unknownNode(String, known: [(pool: String, nodes: [String])])
+  /// The desired set does not fit the node's disk minus its headroom.
+  case insufficientCapacity(node: String, needed: Int64, available: Int64, detail: String)
+  /// The filesystem holding the root has less free space than the downloads need.
+  case insufficientSpace(node: String, needed: Int64, available: Int64, detail: String)
+
+  public var description: String {
+    switch self {
+    case .unknownNode(let node, let known):
+      let list = known.map { "\($0.pool): \($0.nodes.joined(separator: ", "))" }.joined(separator: "; ")
+      return "node '\(node)' is not in any pool (\(list)); pass --node with one of these names or add the node to a pool"
+    case .insufficientCapacity(let node, let needed, let available, let detail):
+      return "node '\(node)' needs \(ByteFormat.binary(needed, precision: 2)) (\(needed) bytes) for its desired models but has \(ByteFormat.binary(available, precision: 2)) (\(available) bytes) available (\(detail)); add disk, lower replicas, or move tenants to another pool"
+    case .insufficientSpace(let node, let needed, let available, let detail):
+      return "node '\(node)' needs \(ByteFormat.binary(needed, precision: 2)) (\(needed) bytes) more on its filesystem but only \(ByteFormat.binary(available, precision: 2)) (\(available) bytes) is free (\(detail)); free space on the filesystem first"
+    }
+  }
+
+  public static func == (lhs: PlanError, rhs: PlanError) -> Bool { lhs.description == rhs.description }
+  public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+}

@@ -1,0 +1,174 @@
+import Foundation
+
+/// The changes that make one node match the desired state: a value that apply executes as is.
+public struct Plan: Sendable, Hashable, Codable {
+  /// The version of this document's shape; bumped on incompatible change.
+  public static let currentFormatVersion = 1
+
+  /// The shape version, for scripts that read `--json`.
+  public var formatVersion: Int
+  /// The node planned for.
+  public var node: String
+  /// The pool the node belongs to, when pools are declared.
+  public var pool: String?
+  /// When the plan was made.
+  public var createdAt: Date
+  /// Where the desired state came from and a digest of it.
+  public var desired: DesiredStamp
+  /// A digest of the observed state the plan was made from.
+  public var observedDigest: String
+  /// The changes, downloads first and evictions last.
+  public var changes: [Change]
+  /// Variants on disk that are no longer wanted but stay, and why.
+  public var kept: [KeptVariant]
+  /// Disk use before and after.
+  public var disk: DiskForecast
+
+  /// Creates a plan.
+  public init(
+    node: String, pool: String?, createdAt: Date, desired: DesiredStamp = DesiredStamp(), observedDigest: String = "",
+    changes: [Change], kept: [KeptVariant] = [], disk: DiskForecast
+  ) {
+    self.formatVersion = Plan.currentFormatVersion
+    self.node = node
+    self.pool = pool
+    self.createdAt = createdAt
+    self.desired = desired
+    self.observedDigest = observedDigest
+    self.changes = changes
+    self.kept = kept
+    self.disk = disk
+  }
+
+  /// Whether apply would change anything.
+  public var hasChanges: Bool { !changes.isEmpty }
+
+  /// The changes with one action.
+  public func changes(_ action: Action) -> [Change] { changes.filter { $0.action == action } }
+}
+
+/// Where a plan's desired state came from.
+public struct DesiredStamp: Sendable, Hashable, Codable {
+  /// The directory as given, for example `Desired/`.
+  public var path: String
+  /// The git commit of the directory's repository, when it is one.
+  public var commit: String?
+  /// A digest of the loaded desired state, so a saved plan can tell when it changed.
+  public var digest: String
+
+  /// Creates a stamp.
+  public init(path: String = "", commit: String? = nil, digest: String = "") {
+    self.path = path
+    self.commit = commit
+    self.digest = digest
+  }
+}
+
+/// Disk use on the node before and after the plan.
+public struct DiskForecast: Sendable, Hashable, Codable {
+  /// Bytes the node may use (`disk` of the pool's node, else the filesystem's size), if known.
+  public var capacity: Int64?
+  /// Bytes kept free.
+  public var minFree: Int64
+  /// The headroom as written in the policy.
+  public var minFreeSetting: String
+  /// Bytes of blobs in views now.
+  public var usedNow: Int64
+  /// Bytes of blobs in views after apply.
+  public var usedAfter: Int64
+
+  /// Creates a forecast.
+  public init(capacity: Int64?, minFree: Int64, minFreeSetting: String, usedNow: Int64, usedAfter: Int64) {
+    self.capacity = capacity
+    self.minFree = minFree
+    self.minFreeSetting = minFreeSetting
+    self.usedNow = usedNow
+    self.usedAfter = usedAfter
+  }
+}
+
+/// What a change does.
+public enum Action: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+  /// Fetch a blob that is missing, then link its views.
+  case download
+  /// Hash a blob whose content is not known to match, then link its views.
+  case verify
+  /// Create or repair a view from a blob already verified (or being fetched by another change).
+  case link
+  /// Remove a variant's view, and blobs nothing else uses.
+  case evict
+
+  var rank: Int { Action.allCases.firstIndex(of: self) ?? 0 }
+
+  public static func < (lhs: Action, rhs: Action) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// What a change is about: a model variant, and one of its files unless the whole variant.
+public struct ChangeSubject: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+  /// The model variant.
+  public var variant: VariantID
+  /// The file's path within the variant, or nil for the whole variant.
+  public var path: String?
+
+  /// Creates a subject.
+  public init(variant: VariantID, path: String? = nil) {
+    self.variant = variant
+    self.path = path
+  }
+
+  /// `name@version:variant` or `name@version:variant file path`.
+  public var description: String { path.map { "\(variant) file \($0)" } ?? variant.description }
+
+  public static func < (lhs: ChangeSubject, rhs: ChangeSubject) -> Bool {
+    (lhs.variant, lhs.path ?? "") < (rhs.variant, rhs.path ?? "")
+  }
+}
+
+/// One change of a plan, with the reason it is needed.
+public struct Change: Sendable, Hashable, Codable {
+  /// What to do.
+  public var action: Action
+  /// What it is done to.
+  public var subject: ChangeSubject
+  /// The blob involved; nil for a whole-variant eviction.
+  public var digest: Digest?
+  /// Bytes transferred or hashed, or freed by an eviction.
+  public var bytes: Int64
+  /// Why the change is needed.
+  public var reason: Reason
+  /// Sources to download from, in order; empty for other actions.
+  public var sources: [SourceURL]
+  /// Files the change touches: 1 for a file, the view's file count for a whole variant.
+  public var files: Int
+
+  /// Creates a change.
+  public init(action: Action, subject: ChangeSubject, digest: Digest?, bytes: Int64, reason: Reason, sources: [SourceURL] = [], files: Int = 1) {
+    self.action = action
+    self.subject = subject
+    self.digest = digest
+    self.bytes = bytes
+    self.reason = reason
+    self.sources = sources
+    self.files = files
+  }
+}
+
+/// A variant on disk that nobody wants here but that stays for now.
+public struct KeptVariant: Sendable, Hashable, Codable {
+  /// The variant.
+  public var variant: VariantID
+  /// Bytes only it holds.
+  public var bytes: Int64
+  /// Why it stays.
+  public var reason: Reason
+  /// When it becomes eligible for eviction, when that is known.
+  public var evictableAfter: Date?
+
+  /// Creates a kept-variant record.
+  public init(variant: VariantID, bytes: Int64, reason: Reason, evictableAfter: Date? = nil) {
+    self.variant = variant
+    self.bytes = bytes
+    self.reason = reason
+    self.evictableAfter = evictableAfter
+  }
+}

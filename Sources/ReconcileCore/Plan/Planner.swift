@@ -1,0 +1,177 @@
+import Foundation
+
+/// Computes plans: pure functions of desired state, observed state, node and time.
+public enum Planner {
+  /// The changes that make `observed` match `desired` on `node`. No I/O.
+  public static func plan(_ desired: DesiredState, _ observed: ObservedState, on node: String, at now: Date) throws(PlanError) -> Plan {
+    let target = try NodeTarget.resolve(desired, node: node)
+    let index = ObservedIndex(observed)
+    var changes = wantedChanges(desired, target, observed, index)
+    var (evictions, kept) = unwanted(desired, target, observed, now: now)
+    let usedNow = index.referencedBytes(observed.variants.keys)
+    var usedAfter = projectedUse(desired, target, observed, index, keeping: kept.map(\.variant))
+
+    let capacity = target.poolNode?.disk ?? observed.filesystem?.total
+    let minFree = capacity.map { desired.policy.minFree.bytes(ofDisk: $0) } ?? 0
+    if let capacity {
+      // Under pressure, unwanted variants still in their grace period go early, least recently used first.
+      var graceful = kept.filter { if case .inGracePeriod = $0.reason { true } else { false } }
+      graceful.sort { (observed.lastUse[$0.variant] ?? .distantPast, $0.variant) < (observed.lastUse[$1.variant] ?? .distantPast, $1.variant) }
+      for candidate in graceful where usedAfter > capacity - minFree && desired.policy.eviction != .none {
+        guard case .inGracePeriod(let since) = candidate.reason else { continue }
+        kept.removeAll { $0.variant == candidate.variant }
+        evictions.append(Change(action: .evict, subject: ChangeSubject(variant: candidate.variant), digest: nil, bytes: 0, reason: .diskPressure(since: since)))
+        usedAfter = projectedUse(desired, target, observed, index, keeping: kept.map(\.variant))
+      }
+      if usedAfter > capacity - minFree {
+        let source = target.poolNode != nil ? "disk \(ByteFormat.binary(capacity, precision: 2))" : "filesystem \(ByteFormat.binary(capacity, precision: 2))"
+        throw .insufficientCapacity(node: node, needed: usedAfter, available: max(0, capacity - minFree), detail: "\(source) minus min_free \(desired.policy.minFree)")
+      }
+    }
+
+    changes += freedBytes(evictions, desired, target, observed, index, keeping: kept.map(\.variant))
+    if let filesystem = observed.filesystem {
+      let downloads = changes.filter { $0.action == .download }.reduce(Int64(0)) { $0 + $1.bytes }
+      let partial = observed.partials.reduce(Int64(0)) { $0 + $1.bytes }
+      let freed = changes.filter { $0.action == .evict }.reduce(Int64(0)) { $0 + $1.bytes }
+      let headroom = desired.policy.minFree.bytes(ofDisk: filesystem.total)
+      let needed = downloads - partial - freed
+      if downloads > 0, needed > filesystem.available - headroom {
+        throw .insufficientSpace(node: node, needed: needed, available: max(0, filesystem.available - headroom), detail: "min_free \(desired.policy.minFree) of the filesystem kept")
+      }
+    }
+    changes.sort { ($0.action, $0.subject) < ($1.action, $1.subject) }
+    kept.sort { $0.variant < $1.variant }
+    let disk = DiskForecast(capacity: capacity, minFree: minFree, minFreeSetting: desired.policy.minFree.description, usedNow: usedNow, usedAfter: usedAfter)
+    return Plan(node: node, pool: target.pool?.name, createdAt: now, changes: changes, kept: kept, disk: disk)
+  }
+
+  /// Downloads, verifications and links for every file of every variant the node should hold.
+  static func wantedChanges(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex) -> [Change] {
+    var changes: [Change] = []
+    var claimed = Set<Digest>()  // digests another change already downloads or verifies
+    for id in target.variants.sorted() {
+      guard let model = desired.model(id.model), let variant = model.variant(id.variant) else { continue }
+      for file in variant.files {
+        let subject = ChangeSubject(variant: id, path: file.path)
+        let view = observed.variants[id]?.files[file.path]
+        let blob = observed.blobs[file.sha256]
+        func change(_ action: Action, _ reason: Reason, bytes: Int64 = file.size) {
+          changes.append(Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: action == .download ? model.sources : []))
+        }
+        if claimed.contains(file.sha256) {
+          if let blob, let view, view.isLink(to: blob) { continue }
+          change(.link, view == nil ? .viewMissing : .viewDiffers, bytes: 0)
+        } else if let blob, blob.size != file.size {
+          claimed.insert(file.sha256)
+          change(.download, .sizeMismatch(expected: file.size, actual: blob.size))
+        } else if let blob, blob.verification != .verified {
+          claimed.insert(file.sha256)
+          change(.verify, .unverified(blob.verification))
+        } else if let blob {
+          if let view, view.isLink(to: blob) { continue }
+          change(.link, view == nil ? .viewMissing : .viewDiffers, bytes: 0)
+        } else if let view, view.isRegularFile, view.verifiedDigest == file.sha256 {
+          // The view holds verified content whose blob is gone: it becomes the blob again.
+          claimed.insert(file.sha256)
+          change(.link, .missing, bytes: 0)
+        } else {
+          claimed.insert(file.sha256)
+          change(.download, .missing)
+        }
+      }
+      let declared = Set(variant.files.map(\.path))
+      for (path, file) in observed.variants[id]?.files ?? [:] where !declared.contains(path) && !PathRules.parents(of: path).contains(where: declared.contains) {
+        changes.append(Change(action: .evict, subject: ChangeSubject(variant: id, path: path), digest: index.digest(of: file), bytes: 0, reason: .notInVariant))
+      }
+    }
+    return changes
+  }
+
+  /// Variants on disk the node should not hold: evicted, or kept with the reason.
+  static func unwanted(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, now: Date) -> ([Change], [KeptVariant]) {
+    var evictions: [Change] = []
+    var kept: [KeptVariant] = []
+    for id in observed.variants.keys.sorted() where !target.variants.contains(id) {
+      let since = observed.unwantedSince[id] ?? now
+      if target.pinned.contains(id) {
+        kept.append(KeptVariant(variant: id, bytes: 0, reason: .pinned))
+      } else if target.poolNode?.draining == true {
+        evictions.append(Change(action: .evict, subject: ChangeSubject(variant: id), digest: nil, bytes: 0, reason: .nodeDraining))
+      } else if desired.policy.eviction == .none {
+        kept.append(KeptVariant(variant: id, bytes: 0, reason: .evictionDisabled))
+      } else if now.timeIntervalSince(since) >= Double(desired.policy.gcGrace) {
+        evictions.append(Change(action: .evict, subject: ChangeSubject(variant: id), digest: nil, bytes: 0, reason: .notDesired(since: since)))
+      } else {
+        kept.append(KeptVariant(variant: id, bytes: 0, reason: .inGracePeriod(since: since), evictableAfter: since.addingTimeInterval(Double(desired.policy.gcGrace))))
+      }
+    }
+    return (evictions, kept)
+  }
+
+  /// Bytes of the blobs the node's views reference after apply.
+  static func projectedUse(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex, keeping kept: [VariantID]) -> Int64 {
+    var sizes = index.referencedDigests(kept)
+    for id in target.variants {
+      for file in desired.model(id.model)?.variant(id.variant)?.files ?? [] { sizes[file.sha256] = file.size }
+    }
+    return sizes.values.reduce(0, +)
+  }
+
+  /// Fills in each eviction's freed bytes: blobs no remaining view uses, counted once.
+  static func freedBytes(
+    _ evictions: [Change], _ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex, keeping kept: [VariantID]
+  ) -> [Change] {
+    var remaining = Set(index.referencedDigests(kept).keys)
+    for id in target.variants {
+      for file in desired.model(id.model)?.variant(id.variant)?.files ?? [] { remaining.insert(file.sha256) }
+    }
+    var counted = Set<Digest>()
+    return evictions.map { eviction in
+      var eviction = eviction
+      let files = observed.variants[eviction.subject.variant]?.files ?? [:]
+      let digests = files.values.compactMap { index.digest(of: $0) }
+      eviction.files = files.count
+      eviction.bytes = Set(digests).filter { !remaining.contains($0) && counted.insert($0).inserted }.reduce(Int64(0)) { $0 + (observed.blobs[$1]?.size ?? 0) }
+      return eviction
+    }
+  }
+}
+
+/// Lookups over an observed state that the planner needs more than once.
+struct ObservedIndex {
+  struct InodeKey: Hashable {
+    var device: UInt64
+    var inode: UInt64
+  }
+  let observed: ObservedState
+  let byInode: [InodeKey: Digest]
+
+  init(_ observed: ObservedState) {
+    self.observed = observed
+    var byInode: [InodeKey: Digest] = [:]
+    for blob in observed.blobs.values { byInode[InodeKey(device: blob.fingerprint.device, inode: blob.fingerprint.inode)] = blob.digest }
+    self.byInode = byInode
+  }
+
+  /// The blob a view file is a link to, if any.
+  func digest(of file: ObservedFile) -> Digest? {
+    byInode[InodeKey(device: file.fingerprint.device, inode: file.fingerprint.inode)]
+  }
+
+  /// Sizes of the blobs referenced by the views of `variants`.
+  func referencedDigests<S: Sequence>(_ variants: S) -> [Digest: Int64] where S.Element == VariantID {
+    var sizes: [Digest: Int64] = [:]
+    for id in variants {
+      for file in observed.variants[id]?.files.values ?? [:].values {
+        if let digest = digest(of: file) { sizes[digest] = observed.blobs[digest]?.size ?? 0 }
+      }
+    }
+    return sizes
+  }
+
+  /// Bytes of the blobs referenced by the views of `variants`, each counted once.
+  func referencedBytes<S: Sequence>(_ variants: S) -> Int64 where S.Element == VariantID {
+    referencedDigests(variants).values.reduce(0, +)
+  }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import ReconcileCore
+
+/// A directory of desired-state files on disk and the git commit it is at.
+public struct DesiredDirectory: Sendable {
+  /// The directory as the user gave it, kept for messages.
+  public var path: String
+
+  /// Creates a reader for `path`.
+  public init(path: String) { self.path = path }
+
+  /// Why the directory could not be read.
+  public struct ReadError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, naming the path.
+    public var description: String
+  }
+
+  /// The `*.yaml`, `*.yml` and `*.toml` files directly in the directory (or the one file named),
+  /// with paths as the user will see them in messages.
+  public func files() throws(ReadError) -> [DesiredFile] {
+    guard let status = FileStatus.of(path) ?? statFollowing(path) else {
+      throw ReadError(description: "desired state '\(path)' does not exist; pass --desired DIR or set RECONCILE_DESIRED")
+    }
+    if status.kind != .directory, statFollowing(path)?.kind != .directory {
+      return [try read(path)]
+    }
+    let prefix = path.hasSuffix("/") ? path : path + "/"
+    let names = DirectoryListing.names(path).filter { DesiredFile.isDesiredStateFile($0) && !$0.hasPrefix(".") }
+    if names.isEmpty {
+      throw ReadError(description: "desired state '\(path)' has no *.yaml, *.yml or *.toml files")
+    }
+    var files: [DesiredFile] = []
+    for name in names { files.append(try read(prefix + name)) }
+    return files
+  }
+
+  func read(_ file: String) throws(ReadError) -> DesiredFile {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw ReadError(description: "cannot read '\(file)': permission denied or not a file")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw ReadError(description: "\(file): error: file is not valid UTF-8")
+    }
+    return DesiredFile(path: file, text: text)
+  }
+
+  func statFollowing(_ path: String) -> FileStatus? {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+    return FileStatus.of(path).map { var status = $0; status.kind = isDirectory.boolValue ? .directory : .regular; return status }
+  }
+
+  /// The commit checked out in the git repository holding the directory, read from `.git`
+  /// without running git; nil outside a repository.
+  public func gitCommit() -> String? {
+    var directory = URL(fileURLWithPath: path).standardizedFileURL
+    if statFollowing(directory.path)?.kind != .directory { directory.deleteLastPathComponent() }
+    while true {
+      let git = directory.appendingPathComponent(".git").path
+      if let commit = GitHead(gitDirectory: git).commit() { return commit }
+      if directory.path == "/" { return nil }
+      directory.deleteLastPathComponent()
+    }
+  }
+}
+
+/// Reads HEAD of a git directory: a detached commit, a loose ref or a packed ref.
+struct GitHead {
+  var gitDirectory: String
+
+  func commit() -> String? {
+    var gitDirectory = gitDirectory
+    // A worktree or submodule has a `.git` file pointing at the real directory.
+    if let pointer = text(gitDirectory), pointer.hasPrefix("gitdir: ") {
+      let target = String(pointer.dropFirst(8))
+      gitDirectory = target.hasPrefix("/") ? target : URL(fileURLWithPath: gitDirectory).deletingLastPathComponent().appendingPathComponent(target).path
+    }
+    guard let head = text(gitDirectory + "/HEAD") else { return nil }
+    guard head.hasPrefix("ref: ") else { return isHash(head) ? head : nil }
+    let ref = String(head.dropFirst(5))
+    let common = text(gitDirectory + "/commondir").map { $0.hasPrefix("/") ? $0 : gitDirectory + "/" + $0 } ?? gitDirectory
+    for directory in [gitDirectory, common] {
+      if let hash = text(directory + "/" + ref), isHash(hash) { return hash }
+      if let packed = text(directory + "/packed-refs") {
+        for line in packed.split(separator: "\n") where line.hasSuffix(" " + ref) {
+          let hash = String(line.prefix { $0 != " " })
+          if isHash(hash) { return hash }
+        }
+      }
+    }
+    return nil
+  }
+
+  func text(_ path: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return nil }
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  func isHash(_ text: String) -> Bool { (text.count == 40 || text.count == 64) && text.allSatisfy(\.isHexDigit) }
+}

@@ -1,0 +1,115 @@
+extension SQLiteRegistry {
+  /// One step of the registry's schema. Migration `n` takes `user_version` from `n - 1` to `n`.
+  ///
+  /// Never edit a migration that has shipped: registries in the field already ran it. Append
+  /// a new one instead.
+  struct Migration: Sendable {
+    /// The `user_version` after this migration.
+    let version: Int
+    /// What the migration does, for messages.
+    let summary: String
+    /// The statements, run in one transaction.
+    let sql: String
+  }
+
+  /// Every migration, in order; the last one's version is the schema this build writes.
+  static let migrations: [Migration] = [
+    Migration(
+      version: 1,
+      summary: "verified-file cache, variant use and unwanted times, audit log",
+      sql: """
+        CREATE TABLE verified_file (
+          device      INTEGER NOT NULL,  -- st_dev, raw bits of a UInt64
+          inode       INTEGER NOT NULL,  -- st_ino, raw bits of a UInt64
+          size        INTEGER NOT NULL,
+          mtime_ns    INTEGER NOT NULL,
+          ctime_ns    INTEGER NOT NULL,
+          sha256      TEXT    NOT NULL CHECK (length(sha256) = 64),
+          verified_at REAL    NOT NULL,  -- unix seconds
+          -- One row per file: a file that changed replaces its stale record.
+          PRIMARY KEY (device, inode)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE variant_last_use (
+          model       TEXT NOT NULL,
+          version     TEXT NOT NULL,
+          variant     TEXT NOT NULL,
+          last_use_at REAL NOT NULL,     -- unix seconds
+          PRIMARY KEY (model, version, variant)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE variant_unwanted (
+          model          TEXT NOT NULL,
+          version        TEXT NOT NULL,
+          variant        TEXT NOT NULL,
+          unwanted_since REAL NOT NULL,  -- unix seconds
+          PRIMARY KEY (model, version, variant)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE audit_run (
+          id             INTEGER PRIMARY KEY,
+          started_at     REAL NOT NULL,  -- unix seconds
+          finished_at    REAL,
+          user           TEXT NOT NULL,
+          host           TEXT NOT NULL,
+          node           TEXT NOT NULL,
+          command        TEXT NOT NULL,
+          desired_commit TEXT,
+          outcome        TEXT
+        );
+        CREATE INDEX audit_run_by_start ON audit_run (started_at);
+
+        CREATE TABLE audit_action (
+          id          INTEGER PRIMARY KEY,
+          run_id      INTEGER NOT NULL REFERENCES audit_run (id) ON DELETE CASCADE,
+          action      TEXT    NOT NULL,
+          subject     TEXT    NOT NULL,
+          bytes       INTEGER NOT NULL DEFAULT 0,
+          source      TEXT,
+          started_at  REAL    NOT NULL,  -- unix seconds
+          finished_at REAL,
+          outcome     TEXT    NOT NULL,
+          detail      TEXT
+        );
+        CREATE INDEX audit_action_by_run ON audit_action (run_id, id);
+        """
+    )
+  ]
+
+  /// The schema version this build writes.
+  static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }
+
+  /// Brings `database` to the latest schema, one migration per transaction, and returns the
+  /// versions applied. A file already current is only read: opening it needs no write lock.
+  static func migrate(_ database: SQLiteDatabase) throws -> [Int] {
+    let latest = latestSchemaVersion
+    let found = try userVersion(of: database)
+    try refuseNewer(found, in: database)
+    guard found < latest else { return [] }
+
+    var applied: [Int] = []
+    for migration in migrations where migration.version > found {
+      let ran = try database.transaction { () throws -> Bool in
+        // Another process may have migrated between our read and our write lock.
+        let current = try userVersion(of: database)
+        try refuseNewer(current, in: database)
+        guard current == migration.version - 1 else { return false }
+        try database.execute(migration.sql)
+        try database.execute("PRAGMA user_version = \(migration.version)")
+        return true
+      }
+      if ran { applied.append(migration.version) }
+    }
+    return applied
+  }
+
+  /// The `user_version` stored in the file's header.
+  static func userVersion(of database: SQLiteDatabase) throws -> Int {
+    try database.query("PRAGMA user_version") { $0.column(0, as: Int.self) }.first ?? 0
+  }
+
+  private static func refuseNewer(_ version: Int, in database: SQLiteDatabase) throws {
+    guard version > latestSchemaVersion else { return }
+    throw SQLiteRegistryError.schemaTooNew(path: database.path, found: version, supported: latestSchemaVersion)
+  }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// The node's registry in SQLite (`<root>/.reconcile/registry.sqlite`): what disk cannot tell —
+/// the verified-file cache, when each variant was last used and first became unwanted, and the
+/// audit log of runs and actions.
+///
+/// Safe to share between tasks: every call holds a lock for its whole database work. Several
+/// processes may open the same file; WAL mode and the busy timeout let them take turns.
+public final class SQLiteRegistry: @unchecked Sendable {
+  /// Where the database lives, or `:memory:`.
+  public let path: String
+  /// The schema versions this open applied, in order; empty when the file was already current.
+  public let appliedMigrations: [Int]
+
+  private let database: SQLiteDatabase
+  private let lock = NSLock()
+
+  /// Opens the registry at `path`, creating the file when missing (its directory must exist),
+  /// and migrates it to the latest schema.
+  ///
+  /// Throws `SQLiteRegistryError.schemaTooNew` when a newer reconcile wrote the file.
+  public init(path: String, busyTimeout: Duration = SQLiteDatabase.defaultBusyTimeout) throws {
+    let database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
+    try Self.configure(database)
+    self.appliedMigrations = try Self.migrate(database)
+    self.database = database
+    self.path = path
+  }
+
+  /// A registry of its own in memory, for tests and dry runs; nothing is written to disk.
+  public static func inMemory() throws -> SQLiteRegistry {
+    try SQLiteRegistry(path: ":memory:")
+  }
+
+  /// Runs `body` with the connection while holding the lock, so one call's statements never
+  /// interleave with another's.
+  @discardableResult
+  func withDatabase<Result>(_ body: (SQLiteDatabase) throws -> Result) throws -> Result {
+    lock.lock()
+    defer { lock.unlock() }
+    return try body(database)
+  }
+
+  /// The journal mode SQLite reports for this connection: `wal` for files, `memory` in memory.
+  public func journalMode() throws -> String {
+    try withDatabase { database in
+      try database.query("PRAGMA journal_mode") { $0.string(at: 0) }.first ?? ""
+    }
+  }
+
+  /// The schema version recorded in the file (`PRAGMA user_version`).
+  public func schemaVersion() throws -> Int {
+    try withDatabase { try Self.userVersion(of: $0) }
+  }
+
+  /// Per-connection settings, applied on every open (SQLite does not store them in the file,
+  /// except the journal mode).
+  private static func configure(_ database: SQLiteDatabase) throws {
+    if database.path != ":memory:" {
+      // WAL lets readers (status, plan) run while an apply writes. On a file system without
+      // shared memory SQLite keeps the old mode; the registry still works, only less concurrently.
+      try database.execute("PRAGMA journal_mode = WAL")
+      // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last commits,
+      // which for a cache and an audit log costs at most a rehash.
+      try database.execute("PRAGMA synchronous = NORMAL")
+    }
+    try database.execute("PRAGMA foreign_keys = ON")
+  }
+}
+
+/// Why the registry could not be opened or a registry call was refused.
+public enum SQLiteRegistryError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The file's schema is newer than this build knows: a newer reconcile wrote it.
+  case schemaTooNew(path: String, found: Int, supported: Int)
+  /// No audit run has this id.
+  case unknownRun(id: Int64)
+  /// No audit action has this id.
+  case unknownAction(id: Int64)
+
+  /// What went wrong and what to do about it, for the operator.
+  public var description: String {
+    switch self {
+    case .schemaTooNew(let path, let found, let supported):
+      "registry \(path) has schema version \(found), but this reconcile knows versions up to \(supported): "
+        + "a newer reconcile wrote it — upgrade reconcile on this node"
+    case .unknownRun(let id):
+      "audit run \(id) does not exist in the registry"
+    case .unknownAction(let id):
+      "audit action \(id) does not exist in the registry"
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import ReconcileCore
+
+/// One node's view of the world: its desired-state directory, its root and its name.
+///
+/// The session does the I/O around the pure core: it reads files, scans the root, opens the
+/// registry, and stamps plans with digests of what they were made from.
+public struct Session: Sendable {
+  /// Where the desired-state files are.
+  public var desired: DesiredDirectory
+  /// The node's store.
+  public var root: NodeRoot
+  /// The node's name as pools list it.
+  public var node: String
+
+  /// Creates a session.
+  public init(desired: String, root: String, node: String) {
+    self.desired = DesiredDirectory(path: desired)
+    self.root = NodeRoot(root)
+    self.node = node
+  }
+
+  /// Reads and validates the desired state; throws `DesiredDirectory.ReadError` or `DiagnosticsError`.
+  public func loadDesired() throws -> LoadedDesiredState {
+    try DesiredStateLoader.load(try desired.files())
+  }
+
+  /// Opens the registry if the root has one; a root that was never applied has none yet.
+  public func existingRegistry() throws -> SQLiteRegistry? {
+    guard FileStatus.of(root.registry) != nil else { return nil }
+    return try SQLiteRegistry(path: root.registry)
+  }
+
+  /// Scans the root, trusting files whose fingerprints the registry recorded as verified.
+  public func observe() throws -> ObservedState {
+    let registry = try existingRegistry()
+    return NodeRootScanner(root: root).scan(
+      verified: try registry?.verifiedDigests() ?? [:], lastUse: try registry?.lastUse() ?? [:],
+      unwantedSince: try registry?.unwantedSince() ?? [:])
+  }
+
+  /// Loads, observes and plans, and stamps the plan with where it came from.
+  public func plan(at now: Date = Date()) throws -> Plan {
+    let loaded = try loadDesired()
+    let observed = try observe()
+    var plan = try Planner.plan(loaded.state, observed, on: node, at: now)
+    plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: Self.digest(of: loaded.state))
+    plan.observedDigest = Self.digest(of: observed)
+    return plan
+  }
+
+  /// The inventory for `status`.
+  public func inventory() throws -> [InventoryRow] {
+    let loaded = try loadDesired()
+    let target = try NodeTarget.resolve(loaded.state, node: node)
+    return Inventory.rows(loaded.state, try observe(), target: target)
+  }
+
+  /// A SHA-256 of the desired state's canonical JSON: equal states give equal digests.
+  public static func digest(of state: DesiredState) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let data = (try? encoder.encode(state)) ?? Data()
+    return SHA256Hasher.digest(data).hex
+  }
+
+  /// A SHA-256 of what the plan depends on in the observed state: blobs, views and their
+  /// fingerprints and verification. Free space and partial downloads are left out because
+  /// they change without changing what apply must do.
+  public static func digest(of observed: ObservedState) -> String {
+    let hasher = SHA256Hasher()
+    for blob in observed.blobs.values.sorted(by: { $0.digest < $1.digest }) {
+      hasher.update("b \(blob.digest.hex) \(blob.fingerprint) \(blob.verification.rawValue)\n")
+    }
+    for variant in observed.variants.values.sorted(by: { $0.id < $1.id }) {
+      for (path, file) in variant.files.sorted(by: { $0.key < $1.key }) {
+        hasher.update("v \(variant.id) \(path) \(file.fingerprint) \(file.verifiedDigest?.hex ?? "-") \(file.isRegularFile)\n")
+      }
+    }
+    return hasher.finalize().hex
+  }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import ReconcileCore
+
+/// The paths of a node root's layout.
+public struct NodeRoot: Sendable, Hashable {
+  /// The root directory, for example `/var/lib/reconcile`.
+  public var path: String
+
+  /// Creates a root at `path`.
+  public init(_ path: String) { self.path = path }
+
+  /// `<root>/blobs/sha256`.
+  public var blobs: String { path + "/blobs/sha256" }
+  /// `<root>/models`.
+  public var models: String { path + "/models" }
+  /// `<root>/.reconcile`.
+  public var state: String { path + "/.reconcile" }
+  /// `<root>/.reconcile/tmp`.
+  public var temporary: String { state + "/tmp" }
+  /// `<root>/.reconcile/registry.sqlite`.
+  public var registry: String { state + "/registry.sqlite" }
+
+  /// Where the blob for `digest` lives: `blobs/sha256/ab/abcdef…`.
+  public func blob(_ digest: Digest) -> String { "\(blobs)/\(digest.hex.prefix(2))/\(digest.hex)" }
+
+  /// The view directory of a variant.
+  public func view(_ variant: VariantID) -> String { "\(path)/\(variant.viewPath)" }
+}
+
+/// Reads what a node root holds into an `ObservedState`, trusting the registry's verified-file
+/// cache for files whose stat fingerprint is unchanged, and never following a link.
+public struct NodeRootScanner {
+  /// The root to scan.
+  public var root: NodeRoot
+
+  /// Creates a scanner.
+  public init(root: NodeRoot) { self.root = root }
+
+  /// Scans the root. `verified` maps fingerprints to the digests the registry recorded.
+  public func scan(verified: [StatFingerprint: Digest], lastUse: [VariantID: Date] = [:], unwantedSince: [VariantID: Date] = [:]) -> ObservedState {
+    var byInode: [InodeKey: StatFingerprint] = [:]
+    for fingerprint in verified.keys { byInode[InodeKey(fingerprint)] = fingerprint }
+    var observed = ObservedState(lastUse: lastUse, unwantedSince: unwantedSince, filesystem: DirectoryListing.space(FileStatus.of(root.path) == nil ? "/" : root.path))
+    observed.blobs = scanBlobs(verified: verified, byInode: byInode)
+    observed.variants = scanViews(verified: verified)
+    observed.partials = scanPartials()
+    return observed
+  }
+
+  struct InodeKey: Hashable {
+    var device: UInt64
+    var inode: UInt64
+    init(_ fingerprint: StatFingerprint) {
+      device = fingerprint.device
+      inode = fingerprint.inode
+    }
+  }
+
+  func scanBlobs(verified: [StatFingerprint: Digest], byInode: [InodeKey: StatFingerprint]) -> [Digest: ObservedBlob] {
+    var blobs: [Digest: ObservedBlob] = [:]
+    for prefix in DirectoryListing.names(root.blobs) where prefix.utf8.count == 2 {
+      for name in DirectoryListing.names("\(root.blobs)/\(prefix)") where name.hasPrefix(prefix) {
+        guard let digest = Digest(hex: name), let status = FileStatus.of("\(root.blobs)/\(prefix)/\(name)"), status.kind == .regular else { continue }
+        let verification: Verification
+        if verified[status.fingerprint] == digest {
+          verification = .verified
+        } else if let earlier = byInode[InodeKey(status.fingerprint)], verified[earlier] == digest {
+          verification = earlier.size != status.fingerprint.size ? .sizeChanged : .modified
+        } else {
+          verification = .neverVerified
+        }
+        blobs[digest] = ObservedBlob(digest: digest, fingerprint: status.fingerprint, verification: verification)
+      }
+    }
+    return blobs
+  }
+
+  func scanViews(verified: [StatFingerprint: Digest]) -> [VariantID: ObservedVariant] {
+    var variants: [VariantID: ObservedVariant] = [:]
+    for name in directories(root.models) {
+      for version in directories("\(root.models)/\(name)") {
+        for variant in directories("\(root.models)/\(name)/\(version)") {
+          let id = VariantID(name: name, version: version, variant: variant)
+          var observed = ObservedVariant(id: id)
+          walk(root.view(id), prefix: "") { path, status in
+            observed.files[path] = ObservedFile(
+              fingerprint: status.fingerprint, verifiedDigest: status.kind == .regular ? verified[status.fingerprint] : nil,
+              isRegularFile: status.kind == .regular)
+          }
+          variants[id] = observed
+        }
+      }
+    }
+    return variants
+  }
+
+  func scanPartials() -> [PartialDownload] {
+    DirectoryListing.names(root.temporary).compactMap { name in
+      guard name.hasSuffix(".part"), let digest = Digest(hex: String(name.prefix(64))),
+        let status = FileStatus.of("\(root.temporary)/\(name)"), status.kind == .regular
+      else { return nil }
+      return PartialDownload(digest: digest, name: name, bytes: status.fingerprint.size, modified: Date(timeIntervalSince1970: Double(status.fingerprint.mtimeNs) / 1e9))
+    }
+  }
+
+  /// Subdirectories of `path` that are real directories, not links to elsewhere.
+  func directories(_ path: String) -> [String] {
+    DirectoryListing.names(path).filter { FileStatus.of("\(path)/\($0)")?.kind == .directory }
+  }
+
+  /// Every non-directory entry under `directory`, recursively, without following links.
+  func walk(_ directory: String, prefix: String, _ visit: (String, FileStatus) -> Void) {
+    for name in DirectoryListing.names(directory) {
+      let full = "\(directory)/\(name)"
+      guard let status = FileStatus.of(full) else { continue }
+      let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
+      if status.kind == .directory {
+        walk(full, prefix: relative, visit)
+      } else {
+        visit(relative, status)
+      }
+    }
+  }
+}

@@ -1,0 +1,3 @@
+import ReconcileCLI
+
+ReconcileCommand.main()

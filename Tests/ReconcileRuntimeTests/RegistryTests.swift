@@ -1,0 +1,322 @@
+import Foundation
+import ReconcileCore
+import Testing
+
+@testable import ReconcileRuntime
+
+/// A directory under the system temporary directory, removed when the value is released.
+final class RegistryTestDirectory {
+  let url: URL
+
+  init() throws {
+    url = FileManager.default.temporaryDirectory.appendingPathComponent("reconcile-registry-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  }
+
+  func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+  deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+private func digest(_ number: Int) -> Digest {
+  let hex = String(number, radix: 16)
+  return Digest(hex: String(repeating: "0", count: 64 - hex.count) + hex)!
+}
+
+private func fingerprint(_ inode: UInt64, size: Int64 = 4096, mtimeNs: Int64 = 1_700_000_000_000_000_000)
+  -> StatFingerprint
+{
+  StatFingerprint(device: 2049, inode: inode, size: size, mtimeNs: mtimeNs, ctimeNs: mtimeNs + 1)
+}
+
+/// Dates on quarter seconds, which survive the round trip through unix seconds exactly.
+private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700_000_000 + seconds) }
+
+@Suite struct RegistrySchemaTests {
+  @Test func migrationsAreNumberedOneByOne() {
+    let versions = SQLiteRegistry.migrations.map(\.version)
+    #expect(versions == Array(1...versions.count))
+    #expect(SQLiteRegistry.latestSchemaVersion == versions.count)
+  }
+
+  @Test func freshFileEndsAtLatestVersionAndSecondOpenAppliesNothing() throws {
+    let directory = try RegistryTestDirectory()
+    let path = directory.path("registry.sqlite")
+    let latest = SQLiteRegistry.latestSchemaVersion
+
+    let first = try SQLiteRegistry(path: path)
+    #expect(first.appliedMigrations == Array(1...latest))
+    #expect(try first.schemaVersion() == latest)
+
+    let second = try SQLiteRegistry(path: path)
+    #expect(second.appliedMigrations == [])
+    #expect(try second.schemaVersion() == latest)
+  }
+
+  @Test func dataSurvivesReopening() throws {
+    let directory = try RegistryTestDirectory()
+    let path = directory.path("registry.sqlite")
+    let variant = VariantID(name: "llama-3.1-8b", version: "1.0", variant: "bf16")
+    try SQLiteRegistry(path: path).recordUse(variant, at: date(1))
+    #expect(try SQLiteRegistry(path: path).lastUse() == [variant: date(1)])
+  }
+
+  @Test func newerSchemaIsRefusedWithAnUpgradeHint() throws {
+    let directory = try RegistryTestDirectory()
+    let path = directory.path("registry.sqlite")
+    _ = try SQLiteRegistry(path: path)
+    let newer = SQLiteRegistry.latestSchemaVersion + 1
+    try SQLiteDatabase(path: path).execute("PRAGMA user_version = \(newer)")
+
+    let error = try #require(throws: SQLiteRegistryError.self) { try SQLiteRegistry(path: path) }
+    #expect(error == .schemaTooNew(path: path, found: newer, supported: SQLiteRegistry.latestSchemaVersion))
+    #expect(error.description.contains("upgrade reconcile"))
+    #expect(error.description.contains(path))
+  }
+
+  @Test func fileRegistryUsesWAL() throws {
+    let directory = try RegistryTestDirectory()
+    let registry = try SQLiteRegistry(path: directory.path("registry.sqlite"))
+    #expect(try registry.journalMode() == "wal")
+    #expect(try SQLiteRegistry.inMemory().journalMode() == "memory")
+  }
+
+  @Test func connectionSettingsAreApplied() throws {
+    let directory = try RegistryTestDirectory()
+    let registry = try SQLiteRegistry(path: directory.path("registry.sqlite"))
+    let settings = try registry.withDatabase { database in
+      (
+        try database.query("PRAGMA foreign_keys") { $0.int64(at: 0) },
+        try database.query("PRAGMA synchronous") { $0.int64(at: 0) }
+      )
+    }
+    #expect(settings.0 == [1])
+    #expect(settings.1 == [1])  // NORMAL
+  }
+
+  @Test func inMemoryRegistriesAreSeparate() throws {
+    let variant = VariantID(name: "sd-xl", version: "1.0", variant: "fp16")
+    let one = try SQLiteRegistry.inMemory()
+    let other = try SQLiteRegistry.inMemory()
+    try one.recordUse(variant, at: date(0))
+    #expect(try other.lastUse().isEmpty)
+    #expect(one.appliedMigrations == Array(1...SQLiteRegistry.latestSchemaVersion))
+  }
+}
+
+@Suite struct RegistryVerifiedFileTests {
+  @Test func recordedDigestsLoadBack() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    #expect(try registry.verifiedDigests().isEmpty)
+    try registry.recordVerified(fingerprint(1), digest: digest(1), at: date(0))
+    try registry.recordVerified([(fingerprint(2), digest(2)), (fingerprint(3), digest(3))], at: date(0.5))
+    #expect(try registry.verifiedDigests() == [fingerprint(1): digest(1), fingerprint(2): digest(2), fingerprint(3): digest(3)])
+  }
+
+  @Test func fingerprintsBeyondInt64RoundTrip() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    let large = StatFingerprint(device: UInt64.max, inode: UInt64.max - 1, size: 0, mtimeNs: -5, ctimeNs: Int64.max)
+    try registry.recordVerified(large, digest: digest(7), at: date(0))
+    #expect(try registry.verifiedDigests() == [large: digest(7)])
+  }
+
+  @Test func changedFileReplacesItsStaleRecord() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    try registry.recordVerified(fingerprint(1, size: 10), digest: digest(1), at: date(0))
+    try registry.recordVerified(fingerprint(1, size: 20), digest: digest(2), at: date(1))
+    #expect(try registry.verifiedDigests() == [fingerprint(1, size: 20): digest(2)])
+  }
+
+  @Test func forgetDropsOnlyTheExactFingerprint() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    try registry.recordVerified([(fingerprint(1), digest(1)), (fingerprint(2), digest(2))], at: date(0))
+    try registry.forgetVerified(fingerprint(1, size: 999))  // same file, other content: not this record
+    #expect(try registry.verifiedDigests().count == 2)
+    try registry.forgetVerified(fingerprint(1))
+    #expect(try registry.verifiedDigests() == [fingerprint(2): digest(2)])
+  }
+
+  @Test func pruneKeepsOnlyListedFingerprints() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    try registry.recordVerified((1...5).map { (fingerprint($0), digest(Int($0))) }, at: date(0))
+    let dropped = try registry.pruneVerified(keeping: [fingerprint(2), fingerprint(4), fingerprint(3, size: 1)])
+    #expect(dropped == 3)
+    #expect(try registry.verifiedDigests() == [fingerprint(2): digest(2), fingerprint(4): digest(4)])
+    #expect(try registry.pruneVerified(keeping: []) == 2)
+    #expect(try registry.verifiedDigests().isEmpty)
+  }
+
+  @Test func hundredThousandRowsLoadBack() throws {
+    let directory = try RegistryTestDirectory()
+    let registry = try SQLiteRegistry(path: directory.path("registry.sqlite"))
+    var expected: [StatFingerprint: Digest] = [:]
+    for number in 0..<100_000 {
+      expected[fingerprint(UInt64(number), size: Int64(number) * 7)] = digest(number)
+    }
+    try registry.recordVerified(expected.map { ($0.key, $0.value) }, at: date(0))
+    #expect(try registry.verifiedDigests() == expected)
+    #expect(try SQLiteRegistry(path: directory.path("registry.sqlite")).verifiedDigests().count == 100_000)
+  }
+}
+
+@Suite struct RegistryVariantTimeTests {
+  let wan = VariantID(name: "wan2.2-t2v-a14b", version: "2.2.0", variant: "fp8")
+  let llama = VariantID(name: "llama-3.1-8b", version: "1.0", variant: "bf16")
+
+  @Test func lastUseKeepsTheLatest() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    try registry.recordUse(wan, at: date(10.25))
+    try registry.recordUse(wan, at: date(5))
+    try registry.recordUse(llama, at: date(1))
+    try registry.recordUse(llama, at: date(1.5))
+    #expect(try registry.lastUse() == [wan: date(10.25), llama: date(1.5)])
+  }
+
+  @Test func unwantedKeepsTheEarliestAndClears() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    try registry.markUnwanted([wan], at: date(100))
+    try registry.markUnwanted([wan, llama], at: date(200))
+    try registry.markUnwanted([wan], at: date(50.75))
+    #expect(try registry.unwantedSince() == [wan: date(50.75), llama: date(200)])
+
+    try registry.clearUnwanted([wan])
+    #expect(try registry.unwantedSince() == [llama: date(200)])
+    try registry.clearUnwanted([wan, llama])
+    #expect(try registry.unwantedSince().isEmpty)
+  }
+}
+
+@Suite struct RegistryAuditTests {
+  @Test func runAndActionsRoundTrip() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    let run = try registry.beginRun(
+      user: "ops", host: "gpu-a-01.lan", node: "gpu-a-01", command: "apply --auto-approve",
+      desiredCommit: "3f2c1ab", at: date(0))
+    let download = try registry.beginAction(
+      run: run, action: "download", subject: "wan2.2-t2v-a14b@2.2.0:fp8 transformer/model-00001.safetensors",
+      source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", at: date(0.25))
+    let evict = try registry.beginAction(
+      run: run, action: "evict", subject: "sd-xl@1.0:fp16", bytes: 13_800, at: date(0.5))
+
+    let running = try registry.actions(ofRun: run)
+    #expect(running.map(\.outcome) == [AuditAction.runningOutcome, AuditAction.runningOutcome])
+    #expect(try registry.recentRuns(limit: 1).first?.outcome == nil)
+
+    try registry.finishAction(id: download, outcome: "ok", bytes: 9_968_229_352, at: date(30))
+    try registry.finishAction(id: evict, outcome: "failed", detail: "permission denied", at: date(31))
+    try registry.finishRun(id: run, outcome: "failed", at: date(32))
+
+    #expect(try registry.recentRuns(limit: 10) == [
+      AuditRun(
+        id: run, startedAt: date(0), finishedAt: date(32), user: "ops", host: "gpu-a-01.lan", node: "gpu-a-01",
+        command: "apply --auto-approve", desiredCommit: "3f2c1ab", outcome: "failed")
+    ])
+    #expect(try registry.actions(ofRun: run) == [
+      AuditAction(
+        id: download, runID: run, action: "download",
+        subject: "wan2.2-t2v-a14b@2.2.0:fp8 transformer/model-00001.safetensors", bytes: 9_968_229_352,
+        source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", startedAt: date(0.25), finishedAt: date(30), outcome: "ok"),
+      AuditAction(
+        id: evict, runID: run, action: "evict", subject: "sd-xl@1.0:fp16", bytes: 13_800, startedAt: date(0.5),
+        finishedAt: date(31), outcome: "failed", detail: "permission denied"),
+    ])
+  }
+
+  @Test func recentRunsAreNewestFirstToTheSubSecond() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    var ids: [Int64] = []
+    for start in [0.5, 0.25, 0.75, 0.0] {
+      ids.append(try registry.beginRun(
+        user: "ops", host: "h", node: "n", command: "plan", desiredCommit: nil, at: date(start)))
+    }
+    let recent = try registry.recentRuns(limit: 3)
+    #expect(recent.map(\.id) == [ids[2], ids[0], ids[1]])
+    #expect(recent.map(\.startedAt) == [date(0.75), date(0.5), date(0.25)])
+    #expect(recent.allSatisfy { $0.desiredCommit == nil && $0.finishedAt == nil })
+    #expect(try registry.recentRuns(limit: 0).isEmpty)
+  }
+
+  @Test func actionsBelongToTheirRun() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    let first = try registry.beginRun(user: "a", host: "h", node: "n", command: "apply", desiredCommit: nil, at: date(0))
+    let second = try registry.beginRun(user: "b", host: "h", node: "n", command: "gc", desiredCommit: nil, at: date(1))
+    _ = try registry.beginAction(run: first, action: "verify", subject: "x", at: date(0))
+    _ = try registry.beginAction(run: second, action: "evict", subject: "y", at: date(1))
+    #expect(try registry.actions(ofRun: first).map(\.subject) == ["x"])
+    #expect(try registry.actions(ofRun: second).map(\.subject) == ["y"])
+    #expect(try registry.actions(ofRun: 999).isEmpty)
+  }
+
+  @Test func unknownIdsAreRefused() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    #expect(throws: SQLiteRegistryError.unknownRun(id: 42)) {
+      try registry.beginAction(run: 42, action: "download", subject: "x", at: date(0))
+    }
+    #expect(throws: SQLiteRegistryError.unknownRun(id: 42)) { try registry.finishRun(id: 42, outcome: "ok", at: date(0)) }
+    #expect(throws: SQLiteRegistryError.unknownAction(id: 7)) {
+      try registry.finishAction(id: 7, outcome: "ok", at: date(0))
+    }
+  }
+}
+
+@Suite struct RegistrySharingTests {
+  @Test func secondRegistryWaitsForTheFirstsTransaction() async throws {
+    let directory = try RegistryTestDirectory()
+    let path = directory.path("registry.sqlite")
+    let holder = try SQLiteDatabase(path: path)
+    let waiting = try SQLiteRegistry(path: path)
+    let variant = VariantID(name: "sd-xl", version: "1.0", variant: "fp16")
+
+    try holder.execute("BEGIN IMMEDIATE")
+    let write = Task.detached { try waiting.recordUse(variant, at: date(3)) }
+    try await Task.sleep(for: .milliseconds(300))
+    try holder.execute("COMMIT")
+    try await write.value
+    #expect(try waiting.lastUse() == [variant: date(3)])
+  }
+
+  @Test func twoRegistriesOnOneFileBothWrite() async throws {
+    let directory = try RegistryTestDirectory()
+    let path = directory.path("registry.sqlite")
+    let registries = [try SQLiteRegistry(path: path), try SQLiteRegistry(path: path)]
+
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for (index, registry) in registries.enumerated() {
+        group.addTask {
+          for step in 0..<200 {
+            let inode = UInt64(index * 1_000 + step)
+            try registry.recordVerified(fingerprint(inode), digest: digest(Int(inode)), at: date(Double(step)))
+            let run = try registry.beginRun(
+              user: "u\(index)", host: "h", node: "n", command: "apply", desiredCommit: nil, at: date(0))
+            try registry.finishRun(id: run, outcome: "ok", at: date(1))
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+
+    for registry in registries {
+      #expect(try registry.verifiedDigests().count == 400)
+      #expect(try registry.recentRuns(limit: 1_000).count == 400)
+    }
+  }
+
+  @Test func oneRegistrySharedByManyTasks() async throws {
+    let registry = try SQLiteRegistry.inMemory()
+    let run = try registry.beginRun(user: "u", host: "h", node: "n", command: "apply", desiredCommit: nil, at: date(0))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for worker in 0..<8 {
+        group.addTask {
+          for step in 0..<50 {
+            let action = try registry.beginAction(run: run, action: "verify", subject: "w\(worker)/\(step)", at: date(0))
+            try registry.finishAction(id: action, outcome: "ok", bytes: 1, at: date(1))
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+    let actions = try registry.actions(ofRun: run)
+    #expect(actions.count == 400)
+    #expect(actions.allSatisfy { $0.outcome == "ok" && $0.bytes == 1 })
+  }
+}
