@@ -36,6 +36,6 @@ let package = Package(
       name: "ReconcileCLITests", dependencies: ["ReconcileCLI", "ReconcileCore", "ReconcileRuntime"],
       exclude: ["Snapshots"]
     ),
-    .testTarget(name: "EndToEndTests", dependencies: ["ReconcileCore"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["ReconcileCore", "ReconcileRuntime"]),
   ]
 )

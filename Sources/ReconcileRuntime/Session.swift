@@ -25,6 +25,12 @@ public struct Session: Sendable {
     try DesiredStateLoader.load(try desired.files())
   }
 
+  /// The desired state and a digest of the files it was read from.
+  public func loadDesiredWithDigest() throws -> (LoadedDesiredState, String) {
+    let files = try desired.files()
+    return (try DesiredStateLoader.load(files), Self.digest(of: files))
+  }
+
   /// Opens the registry if the root has one; a root that was never applied has none yet.
   public func existingRegistry() throws -> SQLiteRegistry? {
     guard FileStatus.of(root.registry) != nil else { return nil }
@@ -41,10 +47,10 @@ public struct Session: Sendable {
 
   /// Loads, observes and plans, and stamps the plan with where it came from.
   public func plan(at now: Date = Date()) throws -> Plan {
-    let loaded = try loadDesired()
+    let (loaded, desiredDigest) = try loadDesiredWithDigest()
     let observed = try observe()
     var plan = try Planner.plan(loaded.state, observed, on: node, at: now)
-    plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: Self.digest(of: loaded.state))
+    plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: desiredDigest)
     plan.observedDigest = Self.digest(of: observed)
     return plan
   }
@@ -56,12 +62,16 @@ public struct Session: Sendable {
     return Inventory.rows(loaded.state, try observe(), target: target)
   }
 
-  /// A SHA-256 of the desired state's canonical JSON: equal states give equal digests.
-  public static func digest(of state: DesiredState) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    let data = (try? encoder.encode(state)) ?? Data()
-    return SHA256Hasher.digest(data).hex
+  /// A SHA-256 over the desired-state files' names and contents, in name order. Any edit,
+  /// even a comment, changes it: a saved plan is refused rather than applied to a state it was
+  /// not made from.
+  public static func digest(of files: [DesiredFile]) -> String {
+    let hasher = SHA256Hasher()
+    for file in files.sorted(by: { $0.path < $1.path }) {
+      hasher.update("\((file.path as NSString).lastPathComponent)\n\(file.text.utf8.count)\n")
+      hasher.update(file.text)
+    }
+    return hasher.finalize().hex
   }
 
   /// A SHA-256 of what the plan depends on in the observed state: blobs, views and their

@@ -34,7 +34,7 @@ func tomlErrors(_ text: String) -> [String] {
     ("a = 1__0", "1:5: error: invalid number '1__0': '_' must be between digits"),
     ("a = 1_", "1:5: error: invalid number '1_': '_' must be between digits"),
     ("a = 0x", "1:5: error: invalid number '0x': expected hexadecimal digits"),
-    ("a = 0o8", "1:5: error: invalid number '0o8': '8' is not a octal digit"),
+    ("a = 0o8", "1:5: error: invalid number '0o8': '8' is not an octal digit"),
     ("a = +0x1", "1:5: error: invalid number '+0x1': hexadecimal, octal and binary integers cannot have a sign"),
     ("a = 1.", "1:5: error: invalid number '1.': expected digits after '.'"),
     ("a = .5", "1:5: error: invalid number '.5': expected a digit"),
@@ -61,7 +61,7 @@ func tomlErrors(_ text: String) -> [String] {
     ("a = \"x\" y", "1:9: error: expected end of line after value, found 'y'"),
     ("[a", "1:3: error: expected ']' to close the table header, found end of file"),
     ("[]", "1:2: error: expected a table name, found ']'"),
-    ("[[a] ]", "1:5: error: expected ']]' to close the array of tables header, found ']'"),
+    ("[[a] ]", "1:4: error: expected ']]' to close the array of tables header, found ']'"),
     ("[a] x = 1", "1:5: error: expected end of line after table header, found 'x'"),
     ("a = [1, 2", "1:5: error: unterminated array: expected ']'"),
     ("a = [1 2]", "1:8: error: expected ',' or ']' after an array element, found '2'"),
@@ -122,7 +122,14 @@ func tomlErrors(_ text: String) -> [String] {
       "t.toml:4:1: error: duplicate key 'c'\nt.toml:3:1: note: first defined here",
       "t.toml:5:5: error: invalid number '0x': expected hexadecimal digits",
       "t.toml:6:2: error: key 'c' is already defined as an integer\nt.toml:3:1: note: first defined here",
-      "t.toml:7:5: error: unterminated array: expected ']'",
+      "t.toml:8:1: error: expected ',' or ']' after an array element, found 'f'",
+    ])
+  }
+
+  @Test func keysBelowABrokenHeaderDoNotLandInThePreviousTable() {
+    #expect(tomlErrors("[a]\nx = 1\n[b\nx = 2\n[a]\ny = 1") == [
+      "t.toml:3:3: error: expected ']' to close the table header, found end of line",
+      "t.toml:5:2: error: duplicate table 'a'\nt.toml:1:2: note: first defined here",
     ])
   }
 
@@ -133,7 +140,6 @@ func tomlErrors(_ text: String) -> [String] {
   }
 
   @Test(arguments: [
-    String(repeating: "[", count: 100_000),
     "a = " + String(repeating: "[", count: 100_000),
     "a = " + String(repeating: "{b=", count: 100_000),
     String(repeating: "a.", count: 100_000) + "b = 1",
@@ -149,6 +155,10 @@ func tomlErrors(_ text: String) -> [String] {
   @Test func nestingUpToTheLimitIsAccepted() throws {
     let document = try readTOML("a = " + String(repeating: "[", count: 99) + String(repeating: "]", count: 99))
     #expect(document.node(at: "a")?.typeDescription == "a list")
+    #expect(tomlErrors("a = " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) == [
+      "t.toml:1:104: error: nesting is too deep; at most 100 levels of tables and arrays are allowed",
+    ])
+    #expect(tomlErrors(String(repeating: "[", count: 100_000)) == ["t.toml:1:3: error: expected a table name, found '['"])
   }
 
   /// Every prefix and every one-scalar deletion of a document touching every construct either

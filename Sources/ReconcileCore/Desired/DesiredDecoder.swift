@@ -30,24 +30,26 @@ struct DesiredDecoder {
     guard let reader = MappingReader(node, what: "model", known: Self.modelKeys, sink: sink) else { return }
     let name = reader.name()
     let version = reader.string("version", required: true)
-    guard let (name, nameLocation) = name, let (version, versionLocation) = version else { return }
-    if version.isEmpty || version.contains("/") || version.contains("@") || version.contains(":") || version == "." || version == ".." {
-      sink.error(versionLocation, "version '\(version)' of model '\(name)' must be non-empty without '/', '@' or ':'")
+    var id: ModelID?
+    if let (name, _) = name, let (version, _) = version { id = ModelID(name: name, version: version) }
+    // The other fields are checked even without a usable name or version, so one run reports every problem.
+    let what = id.map { "model '\($0)'" } ?? "model"
+    if let (version, versionLocation) = version,
+      version.isEmpty || version.contains("/") || version.contains("@") || version.contains(":") || version == "." || version == ".."
+    {
+      let owner = name.map { "model '\($0.0)'" } ?? "model"
+      sink.error(versionLocation, "version '\(version)' of \(owner) must be non-empty without '/', '@' or ':'")
     }
-    let id = ModelID(name: name, version: version)
-    let what = "model '\(id)'"
     let fields = MappingReader(mapping: reader.mapping, what: what, sink: sink)
-    var model = Model(name: name, version: version, pin: fields.bool("pin") ?? false)
+    var model = Model(name: id?.name ?? "", version: id?.version ?? "", pin: fields.bool("pin") ?? false)
     if let items = fields.list("sources", required: true) {
       model.sources = sources(items, of: what)
       if items.isEmpty { sink.error(fields.mapping["sources"]?.value.location, "\(what) needs at least one source") }
     }
-    if let (variant, location) = fields.string("default_variant") {
-      model.defaultVariant = variant
-      map.defaultVariants[id] = location
-    }
+    let defaultVariant = fields.string("default_variant")
+    model.defaultVariant = defaultVariant?.0
     for entry in fields.entries("variants", required: true) ?? [] {
-      if let variant = self.variant(entry, of: id) { model.variants.append(variant) }
+      if let variant = self.variant(entry, of: what) { model.variants.append(variant) }
     }
     if let variants = fields.mapping["variants"], case .mapping(let mapping) = variants.value, mapping.entries.isEmpty {
       sink.error(variants.value.location, "\(what) needs at least one variant")
@@ -62,7 +64,13 @@ struct DesiredDecoder {
       model.requires.append(reference)
       requireLocations.append(location)
     }
+    guard let id, let (_, nameLocation) = name else { return }
+    if let first = map.models[id] {
+      sink.error(nameLocation, "duplicate model '\(id)'", notes: [.note(at: first, "first defined here")])
+      return
+    }
     map.models[id] = nameLocation
+    map.defaultVariants[id] = defaultVariant?.1
     map.requires[id] = requireLocations
     models.append(model)
   }
@@ -90,11 +98,12 @@ struct DesiredDecoder {
   static let variantKeys = ["vram", "files"]
   static let fileKeys = ["path", "size", "sha256"]
 
-  func variant(_ entry: DocumentNode.Entry, of model: ModelID) -> Variant? {
-    let what = "variant '\(entry.key)' of model '\(model)'"
-    guard Names.isValid(entry.key) else {
+  func variant(_ entry: DocumentNode.Entry, of model: String) -> Variant? {
+    let what = "variant '\(entry.key)' of \(model)"
+    // A bad name still lets the files be checked, so one run reports every problem.
+    let validName = Names.isValid(entry.key)
+    if !validName {
       sink.error(entry.keyLocation, "variant name '\(entry.key)' must use only a-z, 0-9, '.', '_' and '-'")
-      return nil
     }
     guard let reader = MappingReader(entry.value, what: what, known: Self.variantKeys, sink: sink) else { return nil }
     var variant = Variant(name: entry.key, vram: reader.bytes("vram"))
@@ -104,23 +113,24 @@ struct DesiredDecoder {
       let path = file.string("path", required: true)
       let size = file.bytes("size", required: true)
       let digest = file.string("sha256", required: true)
+      // A bad path still lets the digest be checked, so one run reports both.
+      var checkedPath: String?
       if let (path, location) = path {
         if let problem = PathRules.problem(path) {
           sink.error(location, "path '\(PathRules.printable(path))' in \(what) \(problem)")
-          continue
-        }
-        if let first = seen[path] {
+        } else if let first = seen[path] {
           sink.error(location, "path '\(path)' appears twice in \(what)", notes: [.note(at: first, "first listed here")])
-          continue
+        } else {
+          seen[path] = location
+          checkedPath = path
         }
-        seen[path] = location
       }
       var checked: Digest?
       if let (hex, location) = digest {
         checked = Digest(hex: hex)
         if checked == nil { sink.error(location, DigestRules.problem(hex)) }
       }
-      if let (path, _) = path, let size, let checked {
+      if let path = checkedPath, let size, let checked {
         variant.files.append(FileSpec(path: path, size: size, sha256: checked))
       }
     }
@@ -130,7 +140,7 @@ struct DesiredDecoder {
       }
     }
     variant.files.sort { $0.path < $1.path }
-    return variant
+    return validName ? variant : nil
   }
 
   // MARK: Tenants and pools
@@ -139,19 +149,18 @@ struct DesiredDecoder {
   static let referenceKeys = ["model", "pin"]
 
   mutating func tenant(_ node: DocumentNode) {
-    guard let reader = MappingReader(node, what: "tenant", known: Self.tenantKeys, sink: sink),
-      let (name, location) = reader.name()
-    else { return }
-    let what = "tenant '\(name)'"
-    var tenant = Tenant(name: name)
-    if let (tier, tierLocation) = reader.string("tier") {
-      tenant.tier = tier
-      map.tenantTiers[name] = tierLocation
-    }
-    tenant.group = reader.string("group")?.0
-    if let quota = reader.value("quota") { tenant.quota = QuotaDecoder(sink: sink).decode(quota, what: "quota of \(what)") }
+    guard let reader = MappingReader(node, what: "tenant", known: Self.tenantKeys, sink: sink) else { return }
+    let name = reader.name()
+    // The other fields are checked even without a usable name, so one run reports every problem.
+    let what = name.map { "tenant '\($0.0)'" } ?? "tenant"
+    let fields = MappingReader(mapping: reader.mapping, what: what, sink: sink)
+    var tenant = Tenant(name: name?.0 ?? "")
+    let tier = fields.string("tier")
+    tenant.tier = tier?.0
+    tenant.group = fields.string("group")?.0
+    if let quota = fields.value("quota") { tenant.quota = QuotaDecoder(sink: sink).decode(quota, what: "quota of \(what)") }
     var locations: [SourceLocation] = []
-    for item in reader.list("models") ?? [] {
+    for item in fields.list("models") ?? [] {
       var text: (String, SourceLocation)?
       var pin = false
       if case .scalar(let scalar) = item, scalar.kind == .string {
@@ -169,7 +178,13 @@ struct DesiredDecoder {
       tenant.models.append(parsed)
       locations.append(at)
     }
+    guard let (name, location) = name else { return }
+    if let first = map.tenants[name] {
+      sink.error(location, "duplicate tenant '\(name)'", notes: [.note(at: first, "first defined here")])
+      return
+    }
     map.tenants[name] = location
+    map.tenantTiers[name] = tier?.1
     map.tenantModels[name] = locations
     tenants.append(tenant)
   }
@@ -178,22 +193,22 @@ struct DesiredDecoder {
   static let nodeKeys = ["name", "disk", "vram", "draining", "labels"]
 
   mutating func pool(_ node: DocumentNode) {
-    guard let reader = MappingReader(node, what: "pool", known: Self.poolKeys, sink: sink),
-      let (name, location) = reader.name()
-    else { return }
-    let what = "pool '\(name)'"
-    var pool = Pool(name: name, replicas: reader.integer("replicas", minimum: 1), placement: reader.choice("placement", Placement.self) ?? .spread)
-    if let replicas = reader.mapping["replicas"] { map.poolReplicas[name] = replicas.value.location }
-    let serves = reader.strings("serves") ?? []
+    guard let reader = MappingReader(node, what: "pool", known: Self.poolKeys, sink: sink) else { return }
+    let name = reader.name()
+    // The other fields are checked even without a usable name, so one run reports every problem.
+    let what = name.map { "pool '\($0.0)'" } ?? "pool"
+    let fields = MappingReader(mapping: reader.mapping, what: what, sink: sink)
+    var pool = Pool(name: name?.0 ?? "", replicas: fields.integer("replicas", minimum: 1), placement: fields.choice("placement", Placement.self) ?? .spread)
+    let serves = fields.strings("serves") ?? []
     pool.serves = serves.map(\.0)
-    map.poolServes[name] = serves.map(\.1)
-    for item in reader.list("nodes", required: true) ?? [] {
-      guard let node = MappingReader(item, what: "node of \(what)", known: Self.nodeKeys, sink: sink),
-        let (nodeName, nodeLocation) = node.name()
-      else { continue }
-      let nodeWhat = "node '\(nodeName)'"
+    for item in fields.list("nodes", required: true) ?? [] {
+      guard let node = MappingReader(item, what: "node of \(what)", known: Self.nodeKeys, sink: sink) else { continue }
+      let nodeName = node.name()
+      let nodeWhat = nodeName.map { "node '\($0.0)'" } ?? "node of \(what)"
       let nodeReader = MappingReader(mapping: node.mapping, what: nodeWhat, sink: sink)
-      guard let disk = nodeReader.bytes("disk", required: true) else { continue }
+      let disk = nodeReader.bytes("disk", required: true)
+      let vram = nodeReader.bytes("vram")
+      let draining = nodeReader.bool("draining") ?? false
       var labels: [String: String] = [:]
       for entry in nodeReader.entries("labels") ?? [] {
         guard case .scalar(let scalar) = entry.value, scalar.kind != .null else {
@@ -202,15 +217,23 @@ struct DesiredDecoder {
         }
         labels[entry.key] = scalar.text
       }
+      guard let (nodeName, nodeLocation) = nodeName, let disk else { continue }
       if let first = map.nodes[nodeName] {
         sink.error(nodeLocation, "duplicate node '\(nodeName)'", notes: [.note(at: first, "first defined here")])
         continue
       }
       map.nodes[nodeName] = nodeLocation
-      pool.nodes.append(PoolNode(name: nodeName, disk: disk, vram: nodeReader.bytes("vram"), draining: nodeReader.bool("draining") ?? false, labels: labels))
+      pool.nodes.append(PoolNode(name: nodeName, disk: disk, vram: vram, draining: draining, labels: labels))
     }
     pool.nodes.sort { $0.name < $1.name }
+    guard let (name, location) = name else { return }
+    if let first = map.pools[name] {
+      sink.error(location, "duplicate pool '\(name)'", notes: [.note(at: first, "first defined here")])
+      return
+    }
     map.pools[name] = location
+    if let replicas = fields.mapping["replicas"] { map.poolReplicas[name] = replicas.value.location }
+    map.poolServes[name] = serves.map(\.1)
     pools.append(pool)
   }
 }

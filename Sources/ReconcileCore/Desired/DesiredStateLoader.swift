@@ -33,15 +33,12 @@ public enum DesiredStateLoader {
     var merged = MergedState(sink: sink)
     for file in files.sorted(by: { $0.path < $1.path }) {
       let tree: DocumentNode
-      do {
+      do throws(DiagnosticsError) {
         tree = file.path.hasSuffix(".toml")
           ? try TOMLReader.read(file.text, file: file.path)
           : try YAMLReader.read(file.text, file: file.path)
-      } catch let error as DiagnosticsError {
-        sink.append(contentsOf: error.diagnostics)
-        continue
       } catch {
-        sink.error(SourceLocation(file: file.path, line: 1, column: 1), "\(error)")
+        sink.append(contentsOf: error.diagnostics)
         continue
       }
       var decoder = DesiredDecoder(sink: sink)

@@ -61,7 +61,7 @@ struct MappingReader {
     guard case .scalar(let scalar) = node, scalar.kind == .boolean || scalar.kind == .string,
       let value = ["true": true, "false": false][scalar.text.lowercased()]
     else {
-      sink.error(node.location, "'\(key)' in \(what) must be true or false, got \(node.typeDescription)")
+      sink.error(node.location, "'\(key)' in \(what) must be true or false, got \(describe(node))")
       return nil
     }
     return value
@@ -160,7 +160,8 @@ struct MappingReader {
   }
 
   private func describe(_ node: DocumentNode) -> String {
-    if case .scalar(let scalar) = node, scalar.kind == .string || scalar.kind == .float { return "'\(scalar.text)'" }
+    // YAML 1.1 reads `yes` as a boolean: quote the text, or "got a boolean" contradicts "must be true or false".
+    if case .scalar(let scalar) = node, [.string, .float, .boolean].contains(scalar.kind) { return "'\(scalar.text)'" }
     return node.typeDescription
   }
 }

@@ -77,7 +77,7 @@ extension TOMLReader {
         guard radix.value(of: byte) != nil else {
           let character = Character(Unicode.Scalar(byte))
           throw LiteralError(reason: radix == .decimal
-            ? "unexpected '\(character)'" : "'\(character)' is not a \(radix.name) digit")
+            ? "unexpected '\(character)'" : "'\(character)' is not \(radix == .octal ? "an" : "a") \(radix.name) digit")
         }
         digits.append(byte)
         previousIsDigit = true

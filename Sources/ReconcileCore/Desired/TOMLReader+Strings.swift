@@ -3,22 +3,26 @@ extension TOMLReader.Parser {
   mutating func parseBasicString() throws(TOMLReader.SyntaxError) -> String {
     let open = here
     index += 1
-    var content = String.UnicodeScalarView()
+    // Runs without escapes are copied in one piece; most strings are a single run.
+    var content = ""
+    var runStart = index
     while true {
       guard let scalar = current, !atNewline else {
         throw error("unterminated string: expected '\"' before the end of the line", at: open)
       }
       switch scalar {
       case "\"":
+        content += text(runStart..<index)
         index += 1
-        return String(content)
+        return content
       case "\\":
-        content.append(try parseEscape())
+        content += text(runStart..<index)
+        content.unicodeScalars.append(try parseEscape())
+        runStart = index
       default:
         guard !Self.isControl(scalar) else {
           throw error("\(Self.describe(scalar)) is not allowed in a string; use an escape like \\t or \\u0007", at: here)
         }
-        content.append(scalar)
         index += 1
       }
     }
@@ -51,9 +55,10 @@ extension TOMLReader.Parser {
     let open = here
     let isBasic = quote == "\""
     index += 3
-    openMultilineConstructs += 1
+    unclosedConstructs += 1
     _ = consumeNewline()
-    var content = String.UnicodeScalarView()
+    var content = ""
+    var runStart = index
     while true {
       guard let scalar = current else {
         throw error("unterminated multi-line string: expected \(String(repeating: String(quote), count: 3))", at: open)
@@ -62,20 +67,27 @@ extension TOMLReader.Parser {
         // Up to two quotes right before the closing three belong to the content.
         var run = 3
         while run < 5, peek(run) == quote { run += 1 }
-        content.append(contentsOf: repeatElement(quote, count: run - 3))
+        content += text(runStart..<(index + run - 3))
         index += run
-        openMultilineConstructs -= 1
-        return String(content)
+        unclosedConstructs -= 1
+        return content
       }
-      if consumeNewline() {
-        content.append("\n")
+      if scalar == "\n" {
+        _ = consumeNewline()
+      } else if scalar == "\r", peek(1) == "\n" {
+        // CRLF is read as LF, like tomllib does.
+        content += text(runStart..<index)
+        content += "\n"
+        _ = consumeNewline()
+        runStart = index
       } else if isBasic, scalar == "\\" {
-        if !skipLineEndingBackslash() { content.append(try parseEscape()) }
+        content += text(runStart..<index)
+        if !skipLineEndingBackslash() { content.unicodeScalars.append(try parseEscape()) }
+        runStart = index
       } else if Self.isControl(scalar) {
         let advice = isBasic ? "; use an escape like \\t or \\u0007" : ""
         throw error("\(Self.describe(scalar)) is not allowed in a string\(advice)", at: here)
       } else {
-        content.append(scalar)
         index += 1
       }
     }

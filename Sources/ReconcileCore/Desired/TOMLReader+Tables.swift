@@ -28,8 +28,11 @@ extension TOMLReader {
 
   /// A table under construction: entries in document order and an index by key.
   struct PendingTable {
+    /// The keys in document order.
     var entries: [PendingEntry] = []
+    /// Each key's position in `entries`.
     var index: [String: Int] = [:]
+    /// Where the table starts: its header's name, the dotted key segment or the brace that made it.
     var location: SourceLocation
     var origin: TableOrigin
     /// How many tables and arrays enclose this one, for the nesting limit.

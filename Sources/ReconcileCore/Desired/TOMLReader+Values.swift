@@ -52,10 +52,8 @@ extension TOMLReader.Parser {
     default:
       break
     }
-    let first = bytes[0]
-    let isNumeric = Self.isDigit(scalars[tokenStart]) || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
-      || first == UInt8(ascii: ".") || literal == "inf" || literal == "nan"
-    guard isNumeric else {
+    let startsLikeNumber = Self.isDigit(scalars[tokenStart]) || "+-.".unicodeScalars.contains(scalars[tokenStart])
+    guard startsLikeNumber || literal == "inf" || literal == "nan" else {
       throw error("invalid value '\(literal)'; strings must be in quotes", at: start)
     }
     if let form = TOMLReader.DateTimeLiteral.form(of: bytes) {
@@ -82,7 +80,7 @@ extension TOMLReader.Parser {
     let open = here
     guard depth <= Self.maxDepth else { throw tooDeep(at: open) }
     index += 1
-    openMultilineConstructs += 1
+    unclosedConstructs += 1
     var elements: [DocumentNode] = []
     while true {
       try skipArrayWhitespace()
@@ -101,7 +99,7 @@ extension TOMLReader.Parser {
       }
     }
     index += 1
-    openMultilineConstructs -= 1
+    unclosedConstructs -= 1
     return .sequence(elements, open)
   }
 
@@ -122,6 +120,7 @@ extension TOMLReader.Parser {
     let open = here
     guard depth <= Self.maxDepth else { throw tooDeep(at: open) }
     index += 1
+    unclosedConstructs += 1
     let table = newTable(location: open, origin: .dotted, depth: depth)
     skipSpaces()
     if current == "}" {
@@ -153,6 +152,7 @@ extension TOMLReader.Parser {
         if current == "}" { throw error("trailing comma is not allowed in an inline table", at: comma) }
       }
     }
+    unclosedConstructs -= 1
     let node = materialize(table)
     // The inline table is finished: drop its scratch tables so memory stays proportional to the input.
     tables.removeSubrange(table...)

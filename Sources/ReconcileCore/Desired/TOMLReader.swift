@@ -18,6 +18,8 @@ extension TOMLReader {
   struct SyntaxError: Error {
     /// What went wrong and where.
     var diagnostic: Diagnostic
+    /// Whether reading must stop here rather than go on at the next line.
+    var stopsReading = false
   }
 
   /// One segment of a dotted key, unquoted, and where it starts.
@@ -33,7 +35,9 @@ extension TOMLReader {
     /// Deepest nesting of tables and arrays accepted; deeper input is an error, not a stack overflow.
     static let maxDepth = 100
 
+    /// The document, one element per Unicode scalar so that columns are indices.
     let scalars: [Unicode.Scalar]
+    /// The file name put in every location.
     let file: String
     /// The index of the next scalar to read.
     var index = 0
@@ -47,8 +51,9 @@ extension TOMLReader {
     var tableArrays: [PendingTableArray] = []
     /// Problems found so far, syntax and semantic.
     var diagnostics: [Diagnostic] = []
-    /// How many arrays and multi-line strings are open: an error inside one cannot be skipped by line.
-    var openMultilineConstructs = 0
+    /// How many arrays, inline tables and multi-line strings are open: an error inside one
+    /// cannot be skipped by line, since the construct may go on (or was meant to go on) below.
+    var unclosedConstructs = 0
 
     init(text: String, file: String) {
       scalars = Array(text.unicodeScalars)
@@ -65,12 +70,12 @@ extension TOMLReader {
       var section = root
       while index < scalars.count {
         let statementLine = line
-        openMultilineConstructs = 0
+        unclosedConstructs = 0
         do {
           try parseStatement(section: &section)
         } catch {
           diagnostics.append(error.diagnostic)
-          guard openMultilineConstructs == 0, line == statementLine, skipRestOfLine() else { break }
+          guard !error.stopsReading, unclosedConstructs == 0, line == statementLine, skipRestOfLine() else { break }
         }
       }
       guard diagnostics.isEmpty else {
@@ -91,7 +96,13 @@ extension TOMLReader {
       case "#", "\n", "\r":
         try expectLineEnd(after: nil)
       case "[":
-        section = try parseTableHeader()
+        do {
+          section = try parseTableHeader()
+        } catch {
+          // Keys below a broken header must not land in the previous table and raise false duplicates.
+          section = scratchTable(at: here)
+          throw error
+        }
         try expectLineEnd(after: "table header")
       default:
         try parseKeyValue(into: section)
@@ -206,11 +217,34 @@ extension TOMLReader.Parser {
     index + offset < scalars.count ? scalars[index + offset] : nil
   }
 
-  /// The scalars in `range` as a string.
+  /// The scalars in `range` as a string, encoded straight into the string's storage.
   func text(_ range: Range<Int>) -> String {
-    var view = String.UnicodeScalarView()
-    view.append(contentsOf: scalars[range])
-    return String(view)
+    let slice = scalars[range]
+    let byteCount = slice.reduce(0) { $0 + UTF8.width($1) }
+    return String(unsafeUninitializedCapacity: byteCount) { buffer in
+      var offset = 0
+      for scalar in slice {
+        let value = scalar.value
+        switch value {
+        case ..<0x80:
+          buffer[offset] = UInt8(value)
+        case ..<0x800:
+          buffer[offset] = UInt8(0xC0 | value >> 6)
+          buffer[offset + 1] = UInt8(0x80 | value & 0x3F)
+        case ..<0x1_0000:
+          buffer[offset] = UInt8(0xE0 | value >> 12)
+          buffer[offset + 1] = UInt8(0x80 | value >> 6 & 0x3F)
+          buffer[offset + 2] = UInt8(0x80 | value & 0x3F)
+        default:
+          buffer[offset] = UInt8(0xF0 | value >> 18)
+          buffer[offset + 1] = UInt8(0x80 | value >> 12 & 0x3F)
+          buffer[offset + 2] = UInt8(0x80 | value >> 6 & 0x3F)
+          buffer[offset + 3] = UInt8(0x80 | value & 0x3F)
+        }
+        offset += UTF8.width(scalar)
+      }
+      return offset
+    }
   }
 
   /// Skips spaces and tabs.
@@ -283,6 +317,8 @@ extension TOMLReader.Parser {
 
   /// The error for input nested deeper than `maxDepth`.
   func tooDeep(at location: SourceLocation) -> TOMLReader.SyntaxError {
-    error("nesting is too deep; at most \(Self.maxDepth) levels of tables and arrays are allowed", at: location)
+    var tooDeep = error("nesting is too deep; at most \(Self.maxDepth) levels of tables and arrays are allowed", at: location)
+    tooDeep.stopsReading = true
+    return tooDeep
   }
 }

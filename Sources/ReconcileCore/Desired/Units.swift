@@ -8,14 +8,14 @@ public enum Units {
   /// Why a size or duration did not parse.
   public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
     case negative(String)
-    case overflow(String)
+    case overflow(String, limit: String?)
     case unknownUnit(String, suggestion: String?)
     case malformed(String, expected: String)
 
     public var description: String {
       switch self {
-      case .negative(let text): "size must not be negative, got '\(text)'"
-      case .overflow(let text): "'\(text)' is too large (at most 8 EiB)"
+      case .negative(let text): "must not be negative, got '\(text)'"
+      case .overflow(let text, let limit): "'\(text)' is too large" + (limit.map { " (at most \($0))" } ?? "")
       case .unknownUnit(let unit, let suggestion):
         "unknown unit '\(unit)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; use B, KiB, MiB, GiB or TiB")
       case .malformed(let text, let expected): "expected \(expected), got '\(text)'"
@@ -45,14 +45,18 @@ public enum Units {
         return .failure(.malformed(text, expected: "a size such as 80GiB"))
       }
       let bytes = value * Double(multiplier)
-      guard bytes < 9.2e18 else { return .failure(.overflow(text)) }
+      // A fraction of a byte is a typo, not a rounding to make silently.
+      guard multiplier > 1 || value == value.rounded(.down) else {
+        return .failure(.malformed(text, expected: "a whole number of bytes or a size such as 1.5GiB"))
+      }
+      guard bytes < 9.2e18 else { return .failure(.overflow(text, limit: "8 EiB")) }
       return .success(Int64(bytes))
     }
     guard let value = Int64(number) else {
-      return number.allSatisfy(\.isNumber) ? .failure(.overflow(text)) : .failure(.malformed(text, expected: "a size such as 80GiB"))
+      return number.allSatisfy(\.isNumber) ? .failure(.overflow(text, limit: "8 EiB")) : .failure(.malformed(text, expected: "a size such as 80GiB"))
     }
     let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
-    return overflow ? .failure(.overflow(text)) : .success(product)
+    return overflow ? .failure(.overflow(text, limit: "8 EiB")) : .success(product)
   }
 
   /// Parses `90s`, `5m`, `24h`, `7d`, `1h30m` or a plain number of seconds.
@@ -60,16 +64,18 @@ public enum Units {
     let trimmed = text.trimmingSpaces
     if trimmed.hasPrefix("-") { return .failure(.negative(text)) }
     if let plain = Int64(trimmed) { return .success(plain) }
+    if !trimmed.isEmpty, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }) { return .failure(.overflow(text, limit: nil)) }
     let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
     var total: Int64 = 0
     var digits = ""
     for character in trimmed where character != " " {
       if character.isASCII, character.isNumber {
         digits.append(character)
-      } else if let unit = units[character], let value = Int64(digits) {
+      } else if let unit = units[character], !digits.isEmpty {
+        guard let value = Int64(digits) else { return .failure(.overflow(text, limit: nil)) }
         let (product, overflow1) = value.multipliedReportingOverflow(by: unit)
         let (sum, overflow2) = total.addingReportingOverflow(product)
-        if overflow1 || overflow2 { return .failure(.overflow(text)) }
+        if overflow1 || overflow2 { return .failure(.overflow(text, limit: nil)) }
         total = sum
         digits = ""
       } else {

@@ -6,7 +6,10 @@ public enum YAMLReader {
   public static func read(_ text: String, file: String) throws(DiagnosticsError) -> DocumentNode {
     let node: Yams.Node?
     do {
-      node = try Yams.compose(yaml: text)
+      // The basic resolver tags nothing; `kind(of:)` classifies plain scalars itself. Yams'
+      // default resolver runs several regular expressions per scalar, which made reading a
+      // 10 MB desired state take seconds.
+      node = try Yams.compose(yaml: text, .basic)
     } catch let error as YamlError {
       throw DiagnosticsError([diagnostic(for: error, file: file)])
     } catch {
@@ -40,26 +43,23 @@ public enum YAMLReader {
   }
 
   static func kind(of node: Yams.Node, _ scalar: Yams.Node.Scalar) -> DocumentNode.Scalar.Kind {
-    if scalar.style != .plain { return .string }
-    switch Tag.Name(rawValue: node.tag.rawValue) {
-    case .int: return .integer
-    case .float: return .float
-    case .bool: return .boolean
-    case .null: return .null
-    case .timestamp: return .datetime
-    default: return .string
-    }
+    guard scalar.style == .plain else { return .string }
+    return ScalarClassifier.kind(of: scalar.string)
   }
 
   static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
     switch error {
-    case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-      return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), problem)
-    case .composer(_, let problem, let mark, _):
+    case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+      return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), problem, notes: notes(for: context, file: file))
+    case .composer(let context, let problem, let mark, _):
       if problem.contains("duplicate") || problem.contains("Duplicate") {
         return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), "duplicate key")
       }
-      return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), problem)
+      return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), problem, notes: notes(for: context, file: file))
+    case .reader(let problem, let offset, let value, let text):
+      let place = offset.map { location(ofCharacter: $0, in: text, file: file) } ?? SourceLocation(file: file, line: 1, column: 1)
+      let character = value >= 0 ? " (U+\(hex(value)))" : ""
+      return .error(at: place, problem + character)
     case .duplicatedKeysInMapping(let duplicates, let context):
       let name = duplicates.first ?? "?"
       let first = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
@@ -70,17 +70,57 @@ public enum YAMLReader {
     }
   }
 
-  /// Yams reports a duplicate key at its first occurrence only; the repeat is the next line
-  /// with the same key at the same column.
+  /// What libyaml was reading when it failed (`while scanning a quoted scalar`), at the place it
+  /// started: an unclosed quote or bracket is reported where the input ends, far from its start.
+  static func notes(for context: YamlError.Context?, file: String) -> [Diagnostic] {
+    guard let context else { return [] }
+    return [.note(at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column), context.text)]
+  }
+
+  /// The line and column of the character at `offset` (counted in characters, as Yams does).
+  static func location(ofCharacter offset: Int, in text: String, file: String) -> SourceLocation {
+    var line = 1, column = 1
+    for character in text.prefix(offset) {
+      if character == "\n" || character == "\r\n" {
+        line += 1
+        column = 1
+      } else {
+        column += character.unicodeScalars.count
+      }
+    }
+    return SourceLocation(file: file, line: line, column: column)
+  }
+
+  /// `0007` for 7: a code point as messages print it.
+  static func hex(_ value: Int32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+  }
+
+  /// Yams reports a duplicate key at its first occurrence only; the repeat is further on the same
+  /// line in a flow mapping (`{ a: 1, a: 2 }`), or else the next line with the same key at the
+  /// same column.
   static func repeatedKey(_ key: String, after first: SourceLocation, in text: String) -> SourceLocation? {
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    // "\r\n" is one Character, so splitting on "\n" alone would leave a CRLF file in one piece.
+    let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+    let candidates = [key + ":", "\"" + key + "\":", "'" + key + "':"]
+    guard first.line >= 1, first.line <= lines.count else { return nil }
+    let firstLine = Array(lines[first.line - 1].unicodeScalars)
+    var afterComma = false
+    for column in stride(from: max(0, first.column), to: firstLine.count, by: 1) {
+      let rest = String(String.UnicodeScalarView(firstLine[column...]))
+      if afterComma, candidates.contains(where: { rest.hasPrefix($0) }) {
+        return SourceLocation(file: first.file, line: first.line, column: column + 1)
+      }
+      if firstLine[column] == "," { afterComma = true } else if firstLine[column] != " " { afterComma = false }
+    }
     guard first.line < lines.count else { return nil }
     for index in first.line..<lines.count {
       let line = Array(lines[index].unicodeScalars)
       let column = first.column - 1
-      guard column < line.count else { continue }
+      guard column >= 0, column < line.count else { continue }
       let rest = String(String.UnicodeScalarView(line[column...]))
-      for candidate in [key + ":", "\"" + key + "\":", "'" + key + "':"] where rest.hasPrefix(candidate) {
+      for candidate in candidates where rest.hasPrefix(candidate) {
         return SourceLocation(file: first.file, line: index + 1, column: first.column)
       }
     }

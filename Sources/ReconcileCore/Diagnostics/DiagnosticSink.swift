@@ -27,10 +27,18 @@ final class DiagnosticSink {
 enum Suggestion {
   /// The candidate within a small edit distance of `word`, if any.
   static func closest(to word: String, in candidates: [String]) -> String? {
-    let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
+    let lowered = word.lowercased()
+    let scored = candidates.map { ($0, distance(lowered, $0.lowercased())) }
     guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
     let limit = max(2, word.count / 3)
-    return best.1 <= limit ? best.0 : nil
+    // Replacing every letter of a short word is no near miss: `zz` does not suggest `m`.
+    if best.1 <= limit, best.1 < min(word.count, best.0.count) { return best.0 }
+    // A word cut short or run on (`sha` for `sha256`, `pinned` for `pin`) is a near miss too.
+    guard lowered.count >= 3 else { return nil }
+    return candidates.first { candidate in
+      let other = candidate.lowercased()
+      return other.count >= 3 && (other.hasPrefix(lowered) || lowered.hasPrefix(other))
+    }
   }
 
   /// Levenshtein distance.

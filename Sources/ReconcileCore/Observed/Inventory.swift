@@ -43,7 +43,8 @@ public enum Inventory {
       let digests = Dictionary(declared?.map { ($0.path, $0.sha256) } ?? [], uniquingKeysWith: { first, _ in first })
       let files = view?.files ?? [:]
       let verified = files.filter { path, file in
-        guard let expected = digests[path] else { return false }
+        // A file the desired state no longer lists counts when its content was verified at all.
+        guard let expected = digests[path] ?? (declared == nil ? file.verifiedDigest : nil) else { return false }
         if file.verifiedDigest == expected { return true }
         if let blob = observed.blobs[expected], blob.verification == .verified, file.isLink(to: blob) { return true }
         return false

@@ -7,20 +7,22 @@ public enum PlanRenderer {
     let style = TextStyle(color: color)
     var out = header(plan) + "\n\n"
     let groups = PlanGroup.groups(of: plan)
-    if groups.isEmpty {
-      out += "No changes.\n"
-    } else {
-      let rows = groups.map { row(for: $0, plan: plan) } + plan.kept.map { keptRow($0, now: plan.createdAt) }
-      let widths = (0..<4).map { column in rows.map { $0.cells[column].count }.max() ?? 0 }
+    let rows = groups.map { row(for: $0, plan: plan) } + plan.kept.map { keptRow($0, now: plan.createdAt) }
+    if !rows.isEmpty {
+      // The action column is as wide as the longest action, so every plan lines up the same way.
+      let widths = [Action.allCases.map(\.rawValue.count).max() ?? 8] + (1..<4).map { column in rows.map { $0.cells[column].count }.max() ?? 0 }
       for row in rows {
         let cells = row.cells
         let symbol = style.paint(row.symbol, row.tint)
-        var line = "  \(symbol) \(cells[0].padded(widths[0]))  \(cells[1].padded(widths[1]))  \(cells[2].padded(widths[2]))  \(cells[3].leftPadded(widths[3]))"
+        var line = "  \(symbol) \(cells[0].padded(widths[0]))  \(cells[1].padded(widths[1]))"
+        if widths[2] > 0 { line += "  " + cells[2].padded(widths[2]) }
+        if widths[3] > 0 { line += "  " + cells[3].leftPadded(widths[3]) }
         if !row.trailer.isEmpty { line += "  \(row.trailer)" }
         out += line.trimmingTrailingSpaces + "\n"
       }
-      out += "\n" + summary(groups) + "\n"
+      out += "\n"
     }
+    out += groups.isEmpty ? "No changes.\n" : summary(groups) + "\n"
     out += diskLine(plan) + "\n"
     return out
   }

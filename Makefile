@@ -1,0 +1,44 @@
+# reconcile — build, test, demo, benchmark.
+SWIFT ?= swift
+PREFIX ?= /usr/local
+DEMO_ROOT ?= $(CURDIR)/.demo-root
+BENCH_DIR ?= /tmp/reconcile-bench
+
+.PHONY: build release test demo bench install format clean
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+# Builds everything (the e2e tests run the built binary) and runs every test.
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# The offline quickstart: validate, plan and status for Examples/quickstart on a scratch root
+# with the embedded SQLite registry. Nothing outside $(DEMO_ROOT) is touched.
+demo: build
+	@echo '$$ reconcile validate Examples/quickstart'
+	@$(SWIFT) run -q reconcile validate Examples/quickstart
+	@echo
+	@echo '$$ reconcile plan --desired Examples/quickstart --root $(DEMO_ROOT) --node demo'
+	@$(SWIFT) run -q reconcile plan --desired Examples/quickstart --root $(DEMO_ROOT) --node demo
+	@echo
+	@echo '$$ reconcile status --desired Examples/quickstart --root $(DEMO_ROOT) --node demo'
+	@$(SWIFT) run -q reconcile status --desired Examples/quickstart --root $(DEMO_ROOT) --node demo
+
+# Prints timings; never a pass/fail test.
+bench: release
+	@Scripts/bench.sh $(BENCH_DIR)
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/reconcile" $(DESTDIR)$(PREFIX)/bin/reconcile
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build $(DEMO_ROOT)
