@@ -4,16 +4,20 @@ PREFIX ?= /usr/local
 DEMO_ROOT ?= $(CURDIR)/.demo-root
 BENCH_DIR ?= /tmp/reconcile-bench
 
-.PHONY: build release test demo bench install format clean
+.PHONY: deps build release test demo bench install format clean
 
-build:
+# Debian packages the build links against (installed when missing and running as root).
+deps:
+	@Scripts/install-deps.sh
+
+build: deps
 	$(SWIFT) build
 
-release:
+release: deps
 	$(SWIFT) build -c release
 
 # Builds everything (the e2e tests run the built binary) and runs every test.
-test:
+test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -72,13 +72,14 @@ extension DesiredValidationTests {
     (model.replacing("path: a.bin, ", with: ""), "d.yaml:8:13: error: file of variant 'v' of model 'm@1' is missing required key 'path'"),
     (model.replacing("size: 1, ", with: ""), "d.yaml:8:13: error: file of variant 'v' of model 'm@1' is missing required key 'size'"),
     (model.replacing(", sha256: \(hex("a"))", with: ""), "d.yaml:8:13: error: file of variant 'v' of model 'm@1' is missing required key 'sha256'"),
-    (model.replacing("sha256: \(hex("a"))", with: "sha256:"), "d.yaml:8:43: error: 'sha256' in file of variant 'v' of model 'm@1' must not be empty"),
+    (model.replacing("sha256: \(hex("a"))", with: "sha256:"), "d.yaml:8:37: error: 'sha256' in file of variant 'v' of model 'm@1' must not be empty"),
     ("tenants:\n  - tier: pro\n", "d.yaml:2:5: error: tenant is missing required key 'name'"),
     ("pools:\n  - nodes: []\n", "d.yaml:2:5: error: pool is missing required key 'name'"),
     ("pools:\n  - name: p\n", "d.yaml:2:5: error: pool 'p' is missing required key 'nodes'"),
     ("pools:\n  - name: p\n    nodes:\n      - { disk: 1TiB }\n", "d.yaml:4:9: error: node of pool 'p' is missing required key 'name'"),
     ("pools:\n  - name: p\n    nodes:\n      - name: n\n        vram: 80GiB\n", "d.yaml:4:9: error: node 'n' is missing required key 'disk'"),
-    ("pools:\n  - name:\n    nodes: []\n", "d.yaml:2:10: error: 'name' in pool must not be empty"),
+    ("pools:\n  - name:\n    nodes: []\n", "d.yaml:2:5: error: 'name' in pool must not be empty"),
+    ("tenants:\n  - name: ~\n", "d.yaml:2:5: error: 'name' in tenant must not be empty"),
   ])
   func missingRequiredKeysAreReportedAtTheirMapping(document: String, expected: String) {
     #expect(Self.yaml(document) == [expected])

@@ -35,7 +35,7 @@ extension DesiredValidationTests {
      ["d.toml:6:1: error: unknown key 'drain' in node of pool 'p'; did you mean 'draining'?"]),
     ("[policy.retry]\nattempt = 3\n", ["d.toml:2:1: error: unknown key 'attempt' in policy.retry; did you mean 'attempts'?"]),
     // Missing keys.
-    ("[[models]]\nversion = \"1\"\n", ["d.toml:1:3: error: model is missing required key 'name'"]),
+    ("[[models]]\nversion = \"1\"\nsources = [\"hf://org/m\"]\nvariants.v.files = []\n", ["d.toml:1:3: error: model is missing required key 'name'"]),
     (tomlModel.replacing("sha256 = \"\(hex("a"))\"\n", with: ""),
      ["d.toml:6:3: error: file of variant 'v' of model 'm@1' is missing required key 'sha256'"]),
     ("[[pools]]\nname = \"p\"\nnodes = [{ name = \"n\" }]\n", ["d.toml:3:10: error: node 'n' is missing required key 'disk'"]),

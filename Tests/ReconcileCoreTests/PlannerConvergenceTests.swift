@@ -121,9 +121,9 @@ struct FleetGenerator {
     var pools: [Pool] = []
     if random.chance(0.7) {
       for index in 0..<random.int(1...2) {
-        let tight = random.chance(0.2)
+        let tight = random.chance(0.3)
         let nodes = (1...random.int(1...4)).map { number in
-          PoolNode(name: "p\(index)-n\(number)", disk: tight ? largest * Int64(random.int(1...3)) : 1 << 40, draining: random.chance(0.2))
+          PoolNode(name: "p\(index)-n\(number)", disk: tight ? largest * Int64(random.int(1...4)) / 4 : 1 << 40, draining: random.chance(0.2))
         }
         pools.append(Pool(
           name: "p\(index)", serves: tenants.map(\.name).filter { _ in random.chance(0.7) }, replicas: random.pick([nil, 1, 2, 3]),

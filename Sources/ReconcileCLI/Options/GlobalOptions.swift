@@ -36,7 +36,7 @@ struct Settings: Equatable {
   var node: String
 
   static let defaultConfig = "/etc/reconcile/config.toml"
-  static let configKeys = ["desired", "root", "node", "registry", "log_format", "hf_cache", "sources"]
+  static let configKeys = ["desired", "root", "node"]
 
   static func resolve(flags: GlobalOptions, environment: [String: String]) throws -> Settings {
     let config = try ConfigFile.load(path: flags.config ?? environment["RECONCILE_CONFIG"], defaultPath: defaultConfig)

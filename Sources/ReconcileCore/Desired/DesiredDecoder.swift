@@ -48,8 +48,9 @@ struct DesiredDecoder {
     }
     let defaultVariant = fields.string("default_variant")
     model.defaultVariant = defaultVariant?.0
+    var digests: [String: [String: SourceLocation]] = [:]
     for entry in fields.entries("variants", required: true) ?? [] {
-      if let variant = self.variant(entry, of: what) { model.variants.append(variant) }
+      if let variant = self.variant(entry, of: what, digests: &digests[entry.key, default: [:]]) { model.variants.append(variant) }
     }
     if let variants = fields.mapping["variants"], case .mapping(let mapping) = variants.value, mapping.entries.isEmpty {
       sink.error(variants.value.location, "\(what) needs at least one variant")
@@ -72,6 +73,7 @@ struct DesiredDecoder {
     map.models[id] = nameLocation
     map.defaultVariants[id] = defaultVariant?.1
     map.requires[id] = requireLocations
+    for (variant, locations) in digests { map.files[VariantID(model: id, variant: variant)] = locations }
     models.append(model)
   }
 
@@ -98,7 +100,8 @@ struct DesiredDecoder {
   static let variantKeys = ["vram", "files"]
   static let fileKeys = ["path", "size", "sha256"]
 
-  func variant(_ entry: DocumentNode.Entry, of model: String) -> Variant? {
+  /// The variant in `entry`; `digests` gets where each file's sha256 is, by path.
+  func variant(_ entry: DocumentNode.Entry, of model: String, digests: inout [String: SourceLocation]) -> Variant? {
     let what = "variant '\(entry.key)' of \(model)"
     // A bad name still lets the files be checked, so one run reports every problem.
     let validName = Names.isValid(entry.key)
@@ -130,8 +133,9 @@ struct DesiredDecoder {
         checked = Digest(hex: hex)
         if checked == nil { sink.error(location, DigestRules.problem(hex)) }
       }
-      if let path = checkedPath, let size, let checked {
+      if let path = checkedPath, let size, let checked, let (_, location) = digest {
         variant.files.append(FileSpec(path: path, size: size, sha256: checked))
+        digests[path] = location
       }
     }
     for (path, location) in seen {

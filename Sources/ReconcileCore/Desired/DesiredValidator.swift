@@ -91,15 +91,20 @@ struct DesiredValidator {
 
   /// One digest is one content, so it has one size.
   func checkDigestSizes() {
-    var sizes: [Digest: (Int64, String)] = [:]
+    var sizes: [Digest: (Int64, String, SourceLocation?)] = [:]
     for model in state.models {
       for variant in model.variants {
         for file in variant.files {
           let owner = "\(model.id):\(variant.name) \(file.path)"
-          if let (size, first) = sizes[file.sha256], size != file.size {
-            sink.error(map.models[model.id], "sha256 \(file.sha256.short)… of \(owner) has size \(file.size), but \(first) lists the same digest with size \(size)")
-          } else {
-            sizes[file.sha256] = (file.size, owner)
+          // At the file's sha256 rather than the model's name: a variant may list hundreds of files.
+          let location = map.files[VariantID(model: model.id, variant: variant.name)]?[file.path]
+          if let (size, first, firstLocation) = sizes[file.sha256], size != file.size {
+            sink.error(
+              location ?? map.models[model.id],
+              "sha256 \(file.sha256.short)… of \(owner) has size \(file.size), but \(first) lists the same digest with size \(size)",
+              notes: firstLocation.map { [.note(at: $0, "\(first) is listed here")] } ?? [])
+          } else if sizes[file.sha256] == nil {
+            sizes[file.sha256] = (file.size, owner, location)
           }
         }
       }

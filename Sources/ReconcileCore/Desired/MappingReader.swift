@@ -27,7 +27,8 @@ struct MappingReader {
   func value(_ key: String, required: Bool = false) -> DocumentNode? {
     if let entry = mapping[key] {
       if case .scalar(let scalar) = entry.value, scalar.kind == .null {
-        if required { sink.error(scalar.location, "'\(key)' in \(what) must not be empty") }
+        // At the key: an empty value has no text of its own to point at.
+        if required { sink.error(entry.keyLocation, "'\(key)' in \(what) must not be empty") }
         return nil
       }
       return entry.value

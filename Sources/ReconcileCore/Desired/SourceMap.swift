@@ -18,6 +18,8 @@ public struct SourceMap: Sendable, Hashable {
   public var poolServes: [String: [SourceLocation]] = [:]
   /// Where each pool's `replicas` value is.
   public var poolReplicas: [String: SourceLocation] = [:]
+  /// Where each file's `sha256` value is, by variant and then path.
+  public var files: [VariantID: [String: SourceLocation]] = [:]
   /// Where each node's `name` is.
   public var nodes: [String: SourceLocation] = [:]
   /// Where the `policy` key is.
@@ -37,6 +39,7 @@ public struct SourceMap: Sendable, Hashable {
     pools.merge(other.pools) { old, _ in old }
     poolServes.merge(other.poolServes) { old, _ in old }
     poolReplicas.merge(other.poolReplicas) { old, _ in old }
+    files.merge(other.files) { old, _ in old }
     nodes.merge(other.nodes) { old, _ in old }
     policy = policy ?? other.policy
   }

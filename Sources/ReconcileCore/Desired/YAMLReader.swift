@@ -50,12 +50,14 @@ public enum YAMLReader {
   static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
     switch error {
     case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
-      return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), problem, notes: notes(for: context, file: file))
+      let location = SourceLocation(file: file, line: mark.line, column: mark.column)
+      return .error(at: location, problem, notes: notes(for: context, at: location))
     case .composer(let context, let problem, let mark, _):
       if problem.contains("duplicate") || problem.contains("Duplicate") {
         return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), "duplicate key")
       }
-      return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), problem, notes: notes(for: context, file: file))
+      let location = SourceLocation(file: file, line: mark.line, column: mark.column)
+      return .error(at: location, problem, notes: notes(for: context, at: location))
     case .reader(let problem, let offset, let value, let text):
       let place = offset.map { location(ofCharacter: $0, in: text, file: file) } ?? SourceLocation(file: file, line: 1, column: 1)
       let character = value >= 0 ? " (U+\(hex(value)))" : ""
@@ -72,9 +74,11 @@ public enum YAMLReader {
 
   /// What libyaml was reading when it failed (`while scanning a quoted scalar`), at the place it
   /// started: an unclosed quote or bracket is reported where the input ends, far from its start.
-  static func notes(for context: YamlError.Context?, file: String) -> [Diagnostic] {
+  /// A context at the error's own place adds nothing and is left out.
+  static func notes(for context: YamlError.Context?, at problem: SourceLocation) -> [Diagnostic] {
     guard let context else { return [] }
-    return [.note(at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column), context.text)]
+    let location = SourceLocation(file: problem.file, line: context.mark.line, column: context.mark.column)
+    return location == problem ? [] : [.note(at: location, context.text)]
   }
 
   /// The line and column of the character at `offset` (counted in characters, as Yams does).

@@ -50,6 +50,7 @@ public enum Planner {
   static func wantedChanges(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex) -> [Change] {
     var changes: [Change] = []
     var claimed = Set<Digest>()  // digests another change already downloads or verifies
+    var replaced = Set<Digest>()  // digests downloaded over a wrong blob: links to the old inode go stale
     for id in target.variants.sorted() {
       guard let model = desired.model(id.model), let variant = model.variant(id.variant) else { continue }
       for file in variant.files {
@@ -60,10 +61,11 @@ public enum Planner {
           changes.append(Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: action == .download ? model.sources : []))
         }
         if claimed.contains(file.sha256) {
-          if let blob, let view, view.isLink(to: blob) { continue }
+          if let blob, let view, view.isLink(to: blob), !replaced.contains(file.sha256) { continue }
           change(.link, view == nil ? .viewMissing : .viewDiffers, bytes: 0)
         } else if let blob, blob.size != file.size {
           claimed.insert(file.sha256)
+          replaced.insert(file.sha256)
           change(.download, .sizeMismatch(expected: file.size, actual: blob.size))
         } else if let blob, blob.verification != .verified {
           claimed.insert(file.sha256)

@@ -40,7 +40,7 @@ public struct NodeRootScanner {
   public func scan(verified: [StatFingerprint: Digest], lastUse: [VariantID: Date] = [:], unwantedSince: [VariantID: Date] = [:]) -> ObservedState {
     var byInode: [InodeKey: StatFingerprint] = [:]
     for fingerprint in verified.keys { byInode[InodeKey(fingerprint)] = fingerprint }
-    var observed = ObservedState(lastUse: lastUse, unwantedSince: unwantedSince, filesystem: DirectoryListing.space(FileStatus.of(root.path) == nil ? "/" : root.path))
+    var observed = ObservedState(lastUse: lastUse, unwantedSince: unwantedSince, filesystem: DirectoryListing.space(nearestExisting(root.path)))
     observed.blobs = scanBlobs(verified: verified, byInode: byInode)
     observed.variants = scanViews(verified: verified)
     observed.partials = scanPartials()
@@ -101,6 +101,13 @@ public struct NodeRootScanner {
       else { return nil }
       return PartialDownload(digest: digest, name: name, bytes: status.fingerprint.size, modified: Date(timeIntervalSince1970: Double(status.fingerprint.mtimeNs) / 1e9))
     }
+  }
+
+  /// `path`, or its closest ancestor that exists: where the root will be created.
+  func nearestExisting(_ path: String) -> String {
+    var current = URL(fileURLWithPath: path).standardizedFileURL
+    while FileStatus.of(current.path) == nil, current.path != "/" { current.deleteLastPathComponent() }
+    return current.path
   }
 
   /// Subdirectories of `path` that are real directories, not links to elsewhere.
