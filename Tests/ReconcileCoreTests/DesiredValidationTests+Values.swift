@@ -135,6 +135,21 @@ extension DesiredValidationTests {
     #expect(Self.yaml(document) == expected)
   }
 
+  @Test func oneDigestWithTwoSizesIsReportedAtTheSecondFile() {
+    let document = Self.twoFiles.replacing("FIRST", with: "a.bin").replacing("SECOND", with: "b.bin")
+      .replacing("size: 1, sha256: \(Self.hex("b"))", with: "size: 2, sha256: \(Self.hex("a"))")
+    #expect(Self.yaml(document) == [
+      "d.yaml:9:45: error: sha256 aaaaaaaaaaaa… of m@1:v b.bin has size 2, but m@1:v a.bin lists the same digest with size 1\n"
+        + "d.yaml:8:45: note: m@1:v a.bin is listed here"
+    ])
+  }
+
+  @Test func oneDigestWithOneSizeMayBeListedTwice() throws {
+    let document = Self.twoFiles.replacing("FIRST", with: "a.bin").replacing("SECOND", with: "b.bin").replacing(Self.hex("b"), with: Self.hex("a"))
+    let loaded = try DesiredStateLoader.load([DesiredFile(path: "d.yaml", text: document)])
+    #expect(loaded.state.models.first?.variants.first?.uniqueBytes == 1)
+  }
+
   @Test func theSamePathInTwoVariantsIsFine() throws {
     let document = Self.fileDocument().replacing("    variants:\n", with: "    variants:\n      w: { files: [{ path: a.bin, size: 1, sha256: \(Self.hex("a")) }] }\n")
     let loaded = try DesiredStateLoader.load([DesiredFile(path: "d.yaml", text: document)])

@@ -54,7 +54,7 @@ struct SeededGenerator: RandomNumberGenerator {
     Set(assignment.filter { $0.value.contains(variant) }.keys)
   }
 
-  @Test(arguments: Placement.allCases, [1, 2, 3, 5, nil] as [Int?])
+  @Test(arguments: Placement.allCases, [1, 2, 3, 5, 8, nil] as [Int?])
   func everyVariantOnReplicasNonDrainingNodes(_ placement: Placement, _ replicas: Int?) {
     let (wanted, sizes) = Self.wanted(60)
     let pool = Self.pool(6, replicas: replicas, placement, draining: [2])

@@ -8,7 +8,8 @@ import Testing
 /// inode; a verify hashes the file in place) and the change's view is a hard link to it. link: the
 /// view is a hard link to the blob; when the blob is missing, the view's verified content becomes
 /// the blob. Evicting a variant removes its view, then the blobs no remaining view references.
-/// Evicting a file removes that file. Problems a real apply would hit are recorded as issues.
+/// Evicting a file removes that file; kept variants get their first-unwanted time recorded.
+/// Problems a real apply would hit are recorded as issues.
 func simulateApply(_ plan: Plan, _ desired: DesiredState, _ observed: ObservedState) -> ObservedState {
   var state = observed
   var nextInode = (observed.blobs.values.map(\.fingerprint.inode) + observed.variants.values.flatMap { $0.files.values.map(\.fingerprint.inode) }).max() ?? 0
@@ -74,6 +75,10 @@ func simulateApply(_ plan: Plan, _ desired: DesiredState, _ observed: ObservedSt
         return !evicted.contains(key) || stillUsed.contains(key)
       }
     }
+  }
+  // The registry records when a kept variant was first found unwanted, so its grace runs out.
+  for kept in plan.kept {
+    if case .inGracePeriod(let since) = kept.reason, state.unwantedSince[kept.variant] == nil { state.unwantedSince[kept.variant] = since }
   }
   return state
 }
@@ -223,6 +228,21 @@ struct FleetGenerator {
       #expect(second.changes.map(ChangeLine.init) == [], "seed \(seed) node \(node): first plan \(first.changes.map(ChangeLine.init))")
       #expect(second.kept.map(\.variant) == first.kept.map(\.variant), "seed \(seed) node \(node)")
       try expectHoldsItsTarget(fleet.desired, applied, node: node, kept: second.kept.map(\.variant), seed: seed)
+    }
+  }
+
+  @Test(arguments: seeds)
+  func afterGraceRunsOutASecondRoundConvergesToo(seed: UInt64) throws {
+    var generator = FleetGenerator(seed: seed)
+    let fleet = generator.fleet()
+    let later = PlanFixture.now.addingTimeInterval(49 * PlanFixture.hour)
+    for (node, observed) in fleet.disks {
+      guard let first = try? Planner.plan(fleet.desired, observed, on: node, at: PlanFixture.now) else { continue }
+      let applied = simulateApply(first, fleet.desired, observed)
+      guard let second = try? Planner.plan(fleet.desired, applied, on: node, at: later) else { continue }
+      #expect(second.kept.allSatisfy { if case .inGracePeriod = $0.reason { false } else { true } }, "seed \(seed) node \(node)")
+      let third = try Planner.plan(fleet.desired, simulateApply(second, fleet.desired, applied), on: node, at: later)
+      #expect(third.changes.map(ChangeLine.init) == [], "seed \(seed) node \(node): second plan \(second.changes.map(ChangeLine.init))")
     }
   }
 

@@ -198,7 +198,7 @@ struct KeptLine: Hashable, Sendable {
 }
 
 /// Plans that cannot be made: capacity, free space and unknown nodes, with exact numbers.
-@Suite struct PlanErrorTests {
+@Suite struct PlannerErrorTests {
   static let now = PlanFixture.now
 
   /// One model w@1.0:fp16 of `sizes` (contents 30, 31, …) on pool node gpu-1 with `disk` bytes.

@@ -161,7 +161,7 @@ struct MappingReader {
   }
 
   private func describe(_ node: DocumentNode) -> String {
-    // YAML 1.1 reads `yes` as a boolean: quote the text, or "got a boolean" contradicts "must be true or false".
+    // Quote what was written: "must be true or false, got 'yes'" says more than "got a string".
     if case .scalar(let scalar) = node, [.string, .float, .boolean].contains(scalar.kind) { return "'\(scalar.text)'" }
     return node.typeDescription
   }

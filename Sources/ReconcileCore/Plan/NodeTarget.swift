@@ -29,7 +29,7 @@ public struct NodeTarget: Sendable, Hashable {
     }
     if poolNode.draining { return NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: [], pinned: pinned) }
     let wanted = wantedVariants(desired, servedBy: pool)
-    let assignment = PlacementEngine.assign(wanted, sizes: variantSizes(desired), in: pool)
+    let assignment = PlacementEngine.assign(wanted, sizes: variantSizes(desired), in: pool, keeping: desired.policy.minFree)
     return NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], in: desired), pinned: pinned)
   }
 

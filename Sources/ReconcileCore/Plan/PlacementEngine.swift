@@ -4,7 +4,9 @@
 /// without talking to the others.
 public enum PlacementEngine {
   /// Which variants each non-draining node of `pool` holds. Without `replicas`, all of them.
-  public static func assign(_ wanted: Set<VariantID>, sizes: [VariantID: Int64], in pool: Pool) -> [String: Set<VariantID>] {
+  ///
+  /// `minFree` is the headroom every node keeps, so binpack fills a node only up to its disk minus it.
+  public static func assign(_ wanted: Set<VariantID>, sizes: [VariantID: Int64], in pool: Pool, keeping minFree: Headroom = .bytes(0)) -> [String: Set<VariantID>] {
     let nodes = pool.nodes.filter { !$0.draining }
     var result = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, Set<VariantID>()) })
     guard !nodes.isEmpty else { return result }
@@ -24,7 +26,7 @@ public enum PlacementEngine {
       // Largest first, ties by name, so the greedy result does not depend on set order.
       let ordered = wanted.sorted { (sizes[$0] ?? 0, $1) > (sizes[$1] ?? 0, $0) }
       var load = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, Int64(0)) })
-      let disk = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0.disk) })
+      let disk = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0.disk - minFree.bytes(ofDisk: $0.disk)) })
       for variant in ordered {
         let size = sizes[variant] ?? 0
         let chosen: [String]

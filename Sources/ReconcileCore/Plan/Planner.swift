@@ -32,7 +32,10 @@ public enum Planner {
     changes += freedBytes(evictions, desired, target, observed, index, keeping: kept.map(\.variant))
     if let filesystem = observed.filesystem {
       let downloads = changes.filter { $0.action == .download }.reduce(Int64(0)) { $0 + $1.bytes }
-      let partial = observed.partials.reduce(Int64(0)) { $0 + $1.bytes }
+      // Only what is already written of a blob being downloaded is saved; a stale partial of another blob is not.
+      var resumable: [Digest: Int64] = [:]
+      for partial in observed.partials { resumable[partial.digest] = max(resumable[partial.digest] ?? 0, partial.bytes) }
+      let partial = changes.filter { $0.action == .download }.reduce(Int64(0)) { $0 + min($1.bytes, $1.digest.flatMap { resumable[$0] } ?? 0) }
       let freed = changes.filter { $0.action == .evict }.reduce(Int64(0)) { $0 + $1.bytes }
       let headroom = desired.policy.minFree.bytes(ofDisk: filesystem.total)
       let needed = downloads - partial - freed
