@@ -73,7 +73,7 @@ import Testing
     try directory.write("desired/policy.toml", try String(contentsOfFile: Binary.packageRoot.path + "/Examples/quickstart/policy.toml", encoding: .utf8))
     let arguments = ["plan", "--desired", (desired as NSString).deletingLastPathComponent, "--root", root.path, "--node", "demo"]
     let fresh = try Binary.run(arguments)
-    #expect(fresh.stdout.contains("  = keep      embed-mini@0.3:fp32  (unwanted since 0 s, within gc_grace; evictable in 60 min)"), "\(fresh.stdout)")
+    #expect(fresh.stdout.contains("  = keep      embed-mini@0.3:fp32  64.1 KiB  (unwanted since 0 s, within gc_grace; evictable in 60 min)"), "\(fresh.stdout)")
     #expect(fresh.stdout.contains("\n\nNo changes.\n"))
     let registry = try SQLiteRegistry(path: root.registry)
     try registry.markUnwanted([VariantID(name: "embed-mini", version: "0.3", variant: "fp32")], at: Date().addingTimeInterval(-7200))

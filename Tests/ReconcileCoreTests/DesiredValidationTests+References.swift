@@ -6,7 +6,7 @@ import Testing
 extension DesiredValidationTests {
   /// A model entry at column 3 whose name is on the entry's first line, column 11.
   static func modelEntry(_ name: String, version: String = "1", variants: [String] = ["v"], extra: String = "") -> String {
-    let variantLines = variants.map { "      \($0): { files: [] }\n" }.joined()
+    let variantLines = variants.map { "      \($0): { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] }\n" }.joined()
     return "  - name: \(name)\n    version: \"\(version)\"\n    sources: [hf://org/\(name)]\n\(extra)    variants:\n\(variantLines)"
   }
 
@@ -54,7 +54,7 @@ extension DesiredValidationTests {
     ("policy:\n  concurrency: 2\npolicy:\n  concurrency: 3\n", "d.yaml:3:1: error: duplicate key 'policy'\nd.yaml:1:1: note: first defined here"),
     ("policy:\n  retry: { attempts: 1, attempts: 2 }\n", "d.yaml:2:25: error: duplicate key 'attempts'\nd.yaml:2:12: note: first defined here"),
     ("policy:\n  retry: {attempts: 1,attempts: 2}\n", "d.yaml:2:23: error: duplicate key 'attempts'\nd.yaml:2:11: note: first defined here"),
-    ("models:\n  - name: m\n    variants:\n      fp16: { files: [] }\n      fp8: { files: [] }\n      fp16: { files: [] }\n",
+    ("models:\n  - name: m\n    variants:\n      fp16: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] }\n      fp8: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] }\n      fp16: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] }\n",
      "d.yaml:6:7: error: duplicate key 'fp16'\nd.yaml:4:7: note: first defined here"),
     ("policy:\r\n  concurrency: 2\r\n  concurrency: 3\r\n", "d.yaml:3:3: error: duplicate key 'concurrency'\nd.yaml:2:3: note: first defined here"),
   ])

@@ -35,7 +35,7 @@ extension DesiredValidationTests {
      ["d.toml:6:1: error: unknown key 'drain' in node of pool 'p'; did you mean 'draining'?"]),
     ("[policy.retry]\nattempt = 3\n", ["d.toml:2:1: error: unknown key 'attempt' in policy.retry; did you mean 'attempts'?"]),
     // Missing keys.
-    ("[[models]]\nversion = \"1\"\nsources = [\"hf://org/m\"]\nvariants.v.files = []\n", ["d.toml:1:3: error: model is missing required key 'name'"]),
+    ("[[models]]\nversion = \"1\"\nsources = [\"hf://org/m\"]\nvariants.v.files = [{ path = \"f\", size = 1, sha256 = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" }]\n", ["d.toml:1:3: error: model is missing required key 'name'"]),
     (tomlModel.replacing("sha256 = \"\(hex("a"))\"\n", with: ""),
      ["d.toml:6:3: error: file of variant 'v' of model 'm@1' is missing required key 'sha256'"]),
     ("[[pools]]\nname = \"p\"\nnodes = [{ name = \"n\" }]\n", ["d.toml:3:10: error: node 'n' is missing required key 'disk'"]),
@@ -66,7 +66,7 @@ extension DesiredValidationTests {
     (tomlModel.replacing("[\"hf://org/m\"]", with: "[]"), "d.toml:4:11: error: model 'm@1' needs at least one source"),
     (tomlModel.replacing("name = \"m\"", with: "name = \"M\""), "d.toml:2:8: error: name 'M' must use only a-z, 0-9, '.', '_' and '-'"),
     ("[policy]\ngc_grace = \"1w\"\n", "d.toml:2:12: error: 'gc_grace' in policy: expected a duration such as 90s, 5m, 24h or 7d, got '1w'"),
-    ("[policy]\nmin_free = \"100%\"\n", "d.toml:2:12: error: 'min_free' in policy must be a share from 0% to 99%, got '100%'"),
+    ("[policy]\nmin_free = \"100%\"\n", "d.toml:2:12: error: 'min_free' in policy must be a share of at least 0% and below 100%, got '100%'"),
   ] as [(String, String?)])
   func tomlValueErrors(document: String, expected: String?) {
     #expect(Self.toml(document) == (expected.map { [$0] } ?? []))

@@ -64,10 +64,10 @@ extension DesiredValidationTests {
     ("  gc_grace: 200000000000000d\n", "d.yaml:2:13: error: 'gc_grace' in policy: '200000000000000d' is too large"),
     ("  retry: { backoff: -2s }\n", "d.yaml:2:21: error: 'backoff' in policy.retry: must not be negative, got '-2s'"),
     ("  retry: { max_backoff: 99999999999999999999 }\n", "d.yaml:2:25: error: 'max_backoff' in policy.retry: '99999999999999999999' is too large"),
-    ("  min_free: 100%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share from 0% to 99%, got '100%'"),
-    ("  min_free: 150%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share from 0% to 99%, got '150%'"),
-    ("  min_free: -5%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share from 0% to 99%, got '-5%'"),
-    ("  min_free: ten%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share from 0% to 99%, got 'ten%'"),
+    ("  min_free: 100%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share of at least 0% and below 100%, got '100%'"),
+    ("  min_free: 150%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share of at least 0% and below 100%, got '150%'"),
+    ("  min_free: -5%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share of at least 0% and below 100%, got '-5%'"),
+    ("  min_free: ten%\n", "d.yaml:2:13: error: 'min_free' in policy must be a share of at least 0% and below 100%, got 'ten%'"),
     ("  min_free: 50GB\n", "d.yaml:2:13: error: 'min_free' in policy: unknown unit 'GB'; did you mean 'GiB'?"),
     ("  tiers:\n    pro: { bandwidth: 1Gbit/s }\n", "d.yaml:3:23: error: 'bandwidth' in tier 'pro': unknown unit 'Gbit'; did you mean 'GiB'?"),
   ])
@@ -188,17 +188,17 @@ extension DesiredValidationTests {
   // MARK: Names
 
   @Test(arguments: [
-    ("models:\n  - name: Wan2.2\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { v: { files: [] } }\n",
+    ("models:\n  - name: Wan2.2\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { v: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] } }\n",
      "d.yaml:2:11: error: name 'Wan2.2' must use only a-z, 0-9, '.', '_' and '-'"),
-    ("models:\n  - name: \"a b\"\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { v: { files: [] } }\n",
+    ("models:\n  - name: \"a b\"\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { v: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] } }\n",
      "d.yaml:2:11: error: name 'a b' must use only a-z, 0-9, '.', '_' and '-'"),
-    ("models:\n  - name: ..\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { v: { files: [] } }\n",
+    ("models:\n  - name: ..\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { v: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] } }\n",
      "d.yaml:2:11: error: name '..' must use only a-z, 0-9, '.', '_' and '-'"),
-    ("models:\n  - name: m\n    version: 1/2\n    sources: [hf://o/m]\n    variants: { v: { files: [] } }\n",
+    ("models:\n  - name: m\n    version: 1/2\n    sources: [hf://o/m]\n    variants: { v: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] } }\n",
      "d.yaml:3:14: error: version '1/2' of model 'm' must be non-empty without '/', '@' or ':'"),
-    ("models:\n  - name: m\n    version: \"1:2\"\n    sources: [hf://o/m]\n    variants: { v: { files: [] } }\n",
+    ("models:\n  - name: m\n    version: \"1:2\"\n    sources: [hf://o/m]\n    variants: { v: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] } }\n",
      "d.yaml:3:14: error: version '1:2' of model 'm' must be non-empty without '/', '@' or ':'"),
-    ("models:\n  - name: m\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { FP16: { files: [] } }\n",
+    ("models:\n  - name: m\n    version: \"1\"\n    sources: [hf://o/m]\n    variants: { FP16: { files: [{ path: f, size: 1, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }] } }\n",
      "d.yaml:5:17: error: variant name 'FP16' must use only a-z, 0-9, '.', '_' and '-'"),
     ("tenants:\n  - name: Research\n", "d.yaml:2:11: error: name 'Research' must use only a-z, 0-9, '.', '_' and '-'"),
     ("pools:\n  - name: pool/1\n    nodes: []\n", "d.yaml:2:11: error: name 'pool/1' must use only a-z, 0-9, '.', '_' and '-'"),
@@ -207,5 +207,26 @@ extension DesiredValidationTests {
   ])
   func namesWithInvalidCharactersAreReported(document: String, expected: String) {
     #expect(Self.yaml(document) == [expected])
+  }
+}
+
+/// A variant must list at least one file.
+@Suite struct EmptyVariantTests {
+  @Test func variantWithoutFilesIsAnError() throws {
+    let text = """
+      models:
+        - name: m
+          version: "1"
+          sources: [https://x/]
+          variants:
+            fp16:
+              files: []
+      """
+    do {
+      _ = try DesiredStateLoader.load([DesiredFile(path: "d.yaml", text: text)])
+      Issue.record("an empty variant was accepted")
+    } catch {
+      #expect(error.diagnostics.map(\.description) == ["d.yaml:7:16: error: variant 'fp16' of model 'm@1' lists no files"])
+    }
   }
 }

@@ -111,7 +111,11 @@ struct DesiredDecoder {
     guard let reader = MappingReader(entry.value, what: what, known: Self.variantKeys, sink: sink) else { return nil }
     var variant = Variant(name: entry.key, vram: reader.bytes("vram"))
     var seen: [String: SourceLocation] = [:]
-    for item in reader.list("files", required: true) ?? [] {
+    let items = reader.list("files", required: true)
+    if let items, items.isEmpty, let entry = reader.mapping["files"] {
+      sink.error(entry.value.location, "\(what) lists no files")
+    }
+    for item in items ?? [] {
       guard let file = MappingReader(item, what: "file of \(what)", known: Self.fileKeys, sink: sink) else { continue }
       let path = file.string("path", required: true)
       let size = file.bytes("size", required: true)

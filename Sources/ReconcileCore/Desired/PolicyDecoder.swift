@@ -34,7 +34,7 @@ struct PolicyDecoder {
     if case .scalar(let scalar) = node, scalar.text.hasSuffix("%") {
       let number = scalar.text.dropLast().trimmingSpaces
       guard let percent = Double(number), percent >= 0, percent < 100 else {
-        sink.error(scalar.location, "'min_free' in policy must be a share from 0% to 99%, got '\(scalar.text)'")
+        sink.error(scalar.location, "'min_free' in policy must be a share of at least 0% and below 100%, got '\(scalar.text)'")
         return nil
       }
       return .share(percent: percent)

@@ -17,8 +17,8 @@ public struct NodeTarget: Sendable, Hashable {
   /// no tenants). With pools, the node's pool places what the tenants it serves use on `replicas`
   /// of its nodes; a draining node holds nothing. Either way, `requires:` is followed.
   public static func resolve(_ desired: DesiredState, node: String) throws(PlanError) -> NodeTarget {
-    let pinned = pinnedVariants(desired)
     guard !desired.pools.isEmpty else {
+      let pinned = pinnedVariants(desired, servedBy: nil)
       let wanted = wantedVariants(desired, servedBy: nil)
       return NodeTarget(node: node, variants: closure(of: wanted, in: desired), pinned: pinned)
     }
@@ -27,6 +27,7 @@ public struct NodeTarget: Sendable, Hashable {
     else {
       throw .unknownNode(node, known: desired.pools.map { ($0.name, $0.nodes.map(\.name)) })
     }
+    let pinned = pinnedVariants(desired, servedBy: pool)
     if poolNode.draining { return NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: [], pinned: pinned) }
     let wanted = wantedVariants(desired, servedBy: pool)
     let assignment = PlacementEngine.assign(wanted, sizes: variantSizes(desired), in: pool, keeping: desired.policy.minFree)
@@ -70,13 +71,15 @@ public struct NodeTarget: Sendable, Hashable {
     return result
   }
 
-  static func pinnedVariants(_ desired: DesiredState) -> Set<VariantID> {
+  /// Variants pinned by their model, or by a reference of a tenant whose models this node's
+  /// pool serves (any tenant's, without pools).
+  static func pinnedVariants(_ desired: DesiredState, servedBy pool: Pool?) -> Set<VariantID> {
     let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
     var pinned = Set<VariantID>()
     for model in desired.models where model.pin {
       for variant in model.variants { pinned.insert(VariantID(model: model.id, variant: variant.name)) }
     }
-    for tenant in desired.tenants {
+    for tenant in desired.tenants where pool?.serves.contains(tenant.name) ?? true {
       for reference in tenant.models where reference.pin {
         if let id = resolve(reference, models) { pinned.insert(id) }
       }

@@ -44,6 +44,7 @@ public enum Planner {
       }
     }
     changes.sort { ($0.action, $0.subject) < ($1.action, $1.subject) }
+    kept = keptBytes(kept, desired, target, observed, index)
     kept.sort { $0.variant < $1.variant }
     let disk = DiskForecast(capacity: capacity, minFree: minFree, minFreeSetting: desired.policy.minFree.description, usedNow: usedNow, usedAfter: usedAfter)
     return Plan(node: node, pool: target.pool?.name, createdAt: now, changes: changes, kept: kept, disk: disk)
@@ -112,6 +113,23 @@ public enum Planner {
       }
     }
     return (evictions, kept)
+  }
+
+  /// Fills in each kept variant's bytes: blobs that neither a wanted variant nor another kept
+  /// variant uses, that is, what evicting it would free.
+  static func keptBytes(_ kept: [KeptVariant], _ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex) -> [KeptVariant] {
+    var users: [Digest: Int] = [:]
+    for id in target.variants {
+      for file in desired.model(id.model)?.variant(id.variant)?.files ?? [] { users[file.sha256, default: 0] += 2 }
+    }
+    for variant in kept {
+      for digest in index.referencedDigests([variant.variant]).keys { users[digest, default: 0] += 1 }
+    }
+    return kept.map { variant in
+      var variant = variant
+      variant.bytes = index.referencedDigests([variant.variant]).filter { users[$0.key] == 1 }.values.reduce(0, +)
+      return variant
+    }
   }
 
   /// Bytes of the blobs the node's views reference after apply.

@@ -84,7 +84,7 @@ public enum PlanRenderer {
   static func keptRow(_ kept: KeptVariant, now: Date) -> Row {
     var trailer = "(\(kept.reason.summary(now: now))"
     if let after = kept.evictableAfter { trailer += "; evictable in \(Durations.compact(Int64(after.timeIntervalSince(now))))" }
-    return Row(symbol: "=", tint: .plain, cells: ["keep", kept.variant.description, "", ""], trailer: trailer + ")")
+    return Row(symbol: "=", tint: .plain, cells: ["keep", kept.variant.description, "", kept.bytes > 0 ? ByteFormat.binary(kept.bytes) : ""], trailer: trailer + ")")
   }
 
   static func summary(_ groups: [PlanGroup]) -> String {
