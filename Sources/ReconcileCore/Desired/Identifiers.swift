@@ -1,5 +1,5 @@
 /// A SHA-256 digest as 64 lowercase hex digits.
-public struct Digest: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+public struct Digest: Sendable, Hashable, TextCodable, Comparable, CustomStringConvertible {
   /// The 64 lowercase hex digits.
   public let hex: String
 
@@ -21,23 +21,12 @@ public struct Digest: Sendable, Hashable, Codable, Comparable, CustomStringConve
 
   public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
 
-  public init(from decoder: any Decoder) throws {
-    let container = try decoder.singleValueContainer()
-    let text = try container.decode(String.self)
-    guard let digest = Digest(hex: text) else {
-      throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a sha256 digest: \(text)")
-    }
-    self = digest
-  }
-
-  public func encode(to encoder: any Encoder) throws {
-    var container = encoder.singleValueContainer()
-    try container.encode(hex)
-  }
+  /// Same as `init?(hex:)`.
+  public init?(parsing text: String) { self.init(hex: text) }
 }
 
 /// A model at a version: the unit desired-state files declare.
-public struct ModelID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+public struct ModelID: Sendable, Hashable, TextCodable, Comparable, CustomStringConvertible {
   /// The model's name, `[a-z0-9._-]+`.
   public var name: String
   /// The model's version as written.
@@ -62,24 +51,10 @@ public struct ModelID: Sendable, Hashable, Codable, Comparable, CustomStringConv
     self = reference.model
   }
 
-  /// Encoded as the string `name@version`.
-  public init(from decoder: any Decoder) throws {
-    let container = try decoder.singleValueContainer()
-    let text = try container.decode(String.self)
-    guard let id = ModelID(parsing: text) else {
-      throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected name@version, got \(text)")
-    }
-    self = id
-  }
-
-  public func encode(to encoder: any Encoder) throws {
-    var container = encoder.singleValueContainer()
-    try container.encode(description)
-  }
 }
 
 /// One variant of a model at a version: the unit a node stores and a plan line names.
-public struct VariantID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+public struct VariantID: Sendable, Hashable, TextCodable, Comparable, CustomStringConvertible {
   /// The model and version.
   public var model: ModelID
   /// The variant's name, for example `fp16`.
@@ -112,20 +87,6 @@ public struct VariantID: Sendable, Hashable, Codable, Comparable, CustomStringCo
     self.init(model: reference.model, variant: variant)
   }
 
-  /// Encoded as the string `name@version:variant`.
-  public init(from decoder: any Decoder) throws {
-    let container = try decoder.singleValueContainer()
-    let text = try container.decode(String.self)
-    guard let id = VariantID(parsing: text) else {
-      throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected name@version:variant, got \(text)")
-    }
-    self = id
-  }
-
-  public func encode(to encoder: any Encoder) throws {
-    var container = encoder.singleValueContainer()
-    try container.encode(description)
-  }
 }
 
 /// What identifies a file's content on disk without reading it: if any part changes, the
@@ -152,4 +113,26 @@ public struct StatFingerprint: Sendable, Hashable, Codable, CustomStringConverti
   }
 
   public var description: String { "dev=\(device) ino=\(inode) size=\(size) mtime=\(mtimeNs) ctime=\(ctimeNs)" }
+}
+
+/// A value written in JSON as its text form, such as `name@version:variant`.
+public protocol TextCodable: Codable, CustomStringConvertible {
+  /// Parses the text form; nil when the text has another shape.
+  init?(parsing text: String)
+}
+
+extension TextCodable {
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let text = try container.decode(String.self)
+    guard let value = Self(parsing: text) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "cannot read \(Self.self) from '\(text)'")
+    }
+    self = value
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(description)
+  }
 }
