@@ -21,17 +21,26 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The offline quickstart: validate, plan and status for Examples/quickstart on a scratch root
-# with the embedded SQLite registry. Nothing outside $(DEMO_ROOT) is touched.
+# The offline quickstart: validate, plan, apply, status and a second apply for
+# Examples/quickstart on a scratch root with the embedded SQLite registry. Nothing outside
+# $(DEMO_ROOT) is written, and it starts empty each time.
+DEMO_FLAGS = --desired Examples/quickstart --root $(DEMO_ROOT) --node demo
 demo: build
+	@rm -rf $(DEMO_ROOT)
 	@echo '$$ reconcile validate Examples/quickstart'
 	@$(SWIFT) run -q reconcile validate Examples/quickstart
 	@echo
-	@echo '$$ reconcile plan --desired Examples/quickstart --root $(DEMO_ROOT) --node demo'
-	@$(SWIFT) run -q reconcile plan --desired Examples/quickstart --root $(DEMO_ROOT) --node demo
+	@echo '$$ reconcile plan $(DEMO_FLAGS)'
+	@$(SWIFT) run -q reconcile plan $(DEMO_FLAGS)
 	@echo
-	@echo '$$ reconcile status --desired Examples/quickstart --root $(DEMO_ROOT) --node demo'
-	@$(SWIFT) run -q reconcile status --desired Examples/quickstart --root $(DEMO_ROOT) --node demo
+	@echo '$$ reconcile apply --auto-approve $(DEMO_FLAGS)'
+	@$(SWIFT) run -q reconcile apply --auto-approve $(DEMO_FLAGS)
+	@echo
+	@echo '$$ reconcile status $(DEMO_FLAGS)'
+	@$(SWIFT) run -q reconcile status $(DEMO_FLAGS)
+	@echo
+	@echo '$$ reconcile apply --auto-approve $(DEMO_FLAGS)'
+	@$(SWIFT) run -q reconcile apply --auto-approve $(DEMO_FLAGS)
 
 # Prints timings; never a pass/fail test.
 bench: release

@@ -14,13 +14,14 @@ let package = Package(
   targets: [
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
     .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+    .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
     .target(
       name: "ReconcileCore",
       dependencies: [.product(name: "Yams", package: "Yams")]
     ),
     .target(
       name: "ReconcileRuntime",
-      dependencies: ["ReconcileCore", "CSQLite", "COpenSSL"]
+      dependencies: ["ReconcileCore", "CSQLite", "COpenSSL", "CCurl"]
     ),
     .target(
       name: "ReconcileCLI",
@@ -30,12 +31,13 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "reconcile", dependencies: ["ReconcileCLI"]),
+    .target(name: "TestSupport", dependencies: ["ReconcileCore"], path: "Tests/TestSupport", exclude: ["test_http_server.py"]),
     .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore"]),
-    .testTarget(name: "ReconcileRuntimeTests", dependencies: ["ReconcileRuntime", "ReconcileCore"]),
+    .testTarget(name: "ReconcileRuntimeTests", dependencies: ["ReconcileRuntime", "ReconcileCore", "TestSupport"]),
     .testTarget(
       name: "ReconcileCLITests", dependencies: ["ReconcileCLI", "ReconcileCore", "ReconcileRuntime"],
       exclude: ["Snapshots"]
     ),
-    .testTarget(name: "EndToEndTests", dependencies: ["ReconcileCore", "ReconcileRuntime"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["ReconcileCore", "ReconcileRuntime", "TestSupport"]),
   ]
 )

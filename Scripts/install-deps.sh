@@ -3,7 +3,7 @@
 # Runs apt-get only when something is missing, and only as root (CI, containers); otherwise it
 # prints the command to run.
 set -euo pipefail
-packages=(libsqlite3-dev libssl-dev)
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

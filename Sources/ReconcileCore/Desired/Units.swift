@@ -113,8 +113,8 @@ public enum ByteFormat {
     return "\(fixed(value, precision)) \(units[index])"
   }
 
-  /// A decimal number with exactly `digits` fraction digits, without Foundation.
-  static func fixed(_ value: Double, _ digits: Int) -> String {
+  /// A decimal number with exactly `digits` fraction digits.
+  public static func fixed(_ value: Double, _ digits: Int) -> String {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let scaled = Int64((abs(value) * scale).rounded())

@@ -161,8 +161,8 @@ public enum Planner {
   }
 }
 
-/// Lookups over an observed state that the planner needs more than once.
-struct ObservedIndex {
+/// Lookups over an observed state: which blob a view file is a link to.
+public struct ObservedIndex: Sendable {
   struct InodeKey: Hashable {
     var device: UInt64
     var inode: UInt64
@@ -170,7 +170,8 @@ struct ObservedIndex {
   let observed: ObservedState
   let byInode: [InodeKey: Digest]
 
-  init(_ observed: ObservedState) {
+  /// Indexes `observed`.
+  public init(_ observed: ObservedState) {
     self.observed = observed
     var byInode: [InodeKey: Digest] = [:]
     for blob in observed.blobs.values { byInode[InodeKey(device: blob.fingerprint.device, inode: blob.fingerprint.inode)] = blob.digest }
@@ -178,12 +179,12 @@ struct ObservedIndex {
   }
 
   /// The blob a view file is a link to, if any.
-  func digest(of file: ObservedFile) -> Digest? {
+  public func digest(of file: ObservedFile) -> Digest? {
     byInode[InodeKey(device: file.fingerprint.device, inode: file.fingerprint.inode)]
   }
 
   /// Sizes of the blobs referenced by the views of `variants`.
-  func referencedDigests<S: Sequence>(_ variants: S) -> [Digest: Int64] where S.Element == VariantID {
+  public func referencedDigests<S: Sequence>(_ variants: S) -> [Digest: Int64] where S.Element == VariantID {
     var sizes: [Digest: Int64] = [:]
     for id in variants {
       for file in observed.variants[id]?.files.values ?? [:].values {

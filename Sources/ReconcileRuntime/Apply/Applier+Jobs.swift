@@ -1,0 +1,160 @@
+import Foundation
+import ReconcileCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension Applier {
+  /// Makes one digest good on disk, then links its views.
+  func run(_ job: DigestJob) {
+    var blobIsGood = true
+    if let primary = job.primary {
+      let action = ApplyAction(action: primary.action, subject: primary.subject, bytes: primary.action == .link ? 0 : job.size)
+      switch primary.action {
+      case .verify: blobIsGood = verifyOrRefetch(job, action: action)
+      case .download: blobIsGood = download(job, action: action)
+      case .link: blobIsGood = adopt(job, action: action)
+      case .evict: break
+      }
+    }
+    let links = job.linkChanges.map { ApplyAction(action: .link, subject: $0.subject, bytes: 0) }
+    guard blobIsGood else {
+      for action in links { finish(action, audit: nil, .failed("\(action): its blob could not be fetched")) }
+      return
+    }
+    do {
+      try linkViews(job)
+      for action in links { finish(action, audit: beginAudit(action, source: nil), .succeeded(source: nil, bytes: 0)) }
+    } catch {
+      for action in links { finish(action, audit: beginAudit(action, source: nil), .failed("\(error)")) }
+      if links.isEmpty, let primary = job.primary {
+        summary.update { $0.failures.append((ApplyAction(action: .link, subject: primary.subject, bytes: 0), "\(error)")) }
+      }
+    }
+  }
+
+  /// Rehashes a blob; on a mismatch it goes to quarantine and is fetched again.
+  func verifyOrRefetch(_ job: DigestJob, action: ApplyAction) -> Bool {
+    let path = store.root.blob(job.digest)
+    let audit = beginAudit(action, source: nil)
+    events(.actionStarted(action))
+    let before = FileStatus.of(path)?.fingerprint
+    do {
+      let (digest, bytes) = try FileHasher.digest(ofFileAt: path)
+      summary.update { $0.verifiedBytes += bytes }
+      if digest == job.digest, bytes == job.size, let before, FileStatus.of(path)?.fingerprint == before {
+        verified.update { $0[job.digest] = before }
+        finish(action, audit: audit, .succeeded(source: nil, bytes: bytes))
+        return true
+      }
+      let moved = (try? store.quarantineBlob(job.digest)) ?? path
+      summary.update { $0.quarantined.append(moved) }
+      let cause = "\(action): content does not match (sha256 \(digest.short)…, \(bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes); moved to \(moved), fetching again"
+      if let audit { try? registry.finishAction(id: audit, outcome: "mismatch", bytes: bytes, detail: cause, at: Date()) }
+      events(.actionFinished(action, .failed(cause)))
+    } catch {
+      finish(action, audit: audit, .failed("\(action): \(error)"))
+      return false
+    }
+    return download(job, action: ApplyAction(action: .download, subject: action.subject, bytes: job.size))
+  }
+
+  /// A view holds verified content whose blob is gone: the view's file becomes the blob again.
+  func adopt(_ job: DigestJob, action: ApplyAction) -> Bool {
+    let audit = beginAudit(action, source: nil)
+    events(.actionStarted(action))
+    guard let path = action.subject.path else { return false }
+    let view = store.root.view(action.subject.variant) + "/" + path
+    let blob = store.root.blob(job.digest)
+    do {
+      try store.makeDirectories((blob as NSString).deletingLastPathComponent)
+      let temporary = store.root.temporary + "/\(job.digest.hex).\(BlobStore.uniqueSuffix()).adopt"
+      guard Glibc.link(view, temporary) == 0 else { throw BlobStore.StoreError(what: "link \(view) to \(temporary)", code: errno) }
+      guard rename(temporary, blob) == 0 else { throw BlobStore.StoreError(what: "rename \(temporary) to \(blob)", code: errno) }
+      if let fingerprint = FileStatus.of(blob)?.fingerprint { verified.update { $0[job.digest] = fingerprint } }
+      finish(action, audit: audit, .succeeded(source: nil, bytes: 0))
+      return true
+    } catch {
+      finish(action, audit: audit, .failed("\(action): \(error)"))
+      return false
+    }
+  }
+
+  /// Fetches the blob from its sources in order, retrying each with backoff, installing it
+  /// only when its SHA-256 and size match.
+  func download(_ job: DigestJob, action: ApplyAction) -> Bool {
+    let locator = SourceLocator(baseDirectory: options.sourceBase)
+    events(.actionStarted(action))
+    var causes: [String] = []
+    for (source, path) in job.sources {
+      let label = source.scheme.rawValue
+      guard let transfer = transfers[source.scheme] else {
+        causes.append("\(label): \(source.scheme.rawValue):// sources are not supported by this version of reconcile")
+        continue
+      }
+      let url = locator.url(of: path, in: source)
+      let audit = beginAudit(action, source: url)
+      var lastCause = ""
+      attempts: for attempt in 1...max(1, options.retry.attempts) {
+        let partial = store.claimPartial(for: job.digest)
+        var request = TransferRequest(url: url, destination: partial, expectedSize: job.size)
+        request.connectTimeout = options.connectTimeout
+        request.stallTimeout = options.stallTimeout
+        let events = self.events
+        request.progress = { written, total in events(.progress(action, done: written, total: total ?? job.size)) }
+        do {
+          let result = try transfer.fetch(request)
+          guard result.digest == job.digest, result.bytes == job.size else {
+            store.discardPartial(partial)
+            lastCause = "\(url) served other content (sha256 \(result.digest.short)…, \(result.bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes)"
+            break attempts
+          }
+          try install(partial, job: job)
+          summary.update { $0.downloadedBytes += result.bytes }
+          finish(action, audit: audit, .succeeded(source: url, bytes: result.bytes))
+          return true
+        } catch let error as TransferError {
+          lastCause = error.message
+          if error.kind == .diskFull {
+            store.discardPartial(partial)
+            finish(action, audit: audit, .failed("\(action): disk full on node root \(store.root.path): \(error.message); the partial file was removed, free space and run apply again"))
+            return false
+          }
+          guard error.isRetryable, attempt < options.retry.attempts else { break attempts }
+          let pause = backoff(attempt: attempt)
+          events(.retrying(action, source: url, attempt: attempt, after: pause, cause: error.message))
+          options.sleep(pause)
+        } catch {
+          store.discardPartial(partial)
+          lastCause = "\(error)"
+          break attempts
+        }
+      }
+      causes.append("\(label): \(lastCause)")
+      if let audit { try? registry.finishAction(id: audit, outcome: "failed", detail: lastCause, at: Date()) }
+    }
+    let count = job.sources.count
+    let message = "\(action): \(count == 1 ? "the source" : "all \(count) sources") failed (\(causes.joined(separator: "; ")))"
+    summary.update { $0.failures.append((action, message)) }
+    events(.actionFinished(action, .failed(message)))
+    return false
+  }
+
+  /// Moves a verified partial file into the store; a wrong blob already there goes to quarantine.
+  func install(_ partial: String, job: DigestJob) throws {
+    let existing = store.root.blob(job.digest)
+    if FileStatus.of(existing) != nil {
+      if let moved = try? store.quarantineBlob(job.digest) { summary.update { $0.quarantined.append(moved) } }
+    }
+    try store.install(partial: partial, as: job.digest)
+    if let fingerprint = FileStatus.of(existing)?.fingerprint { verified.update { $0[job.digest] = fingerprint } }
+  }
+
+  /// Exponential backoff with jitter: half to all of `backoff × 2^(attempt-1)`, capped.
+  func backoff(attempt: Int) -> Double {
+    let base = Double(options.retry.backoff) * pow(2, Double(attempt - 1))
+    let capped = min(base, Double(options.retry.maxBackoff))
+    return capped * Double.random(in: 0.5...1.0)
+  }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import ReconcileCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// SHA-256 of files on disk at about the speed of one hashing core: the calling thread reads
+/// with large reads into a small buffer pool while another thread hashes.
+public enum FileHasher {
+  /// The digest and size of the file at `path`.
+  public static func digest(ofFileAt path: String) throws(FileStreamError) -> (digest: Digest, size: Int64) {
+    let (hasher, size) = try hasher(ofFileAt: path)
+    return (hasher.finalize(), size)
+  }
+
+  /// A hasher fed with the first `limit` bytes of the file at `path` (all of it by default), to be
+  /// continued by a resumed download, and the number of bytes it holds.
+  static func hasher(ofFileAt path: String, limit: Int64 = .max) throws(FileStreamError) -> (SHA256Hasher, Int64) {
+    var fd: Int32
+    repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+    guard fd >= 0 else { throw .io(operation: "open \(path)", errno: errno) }
+    defer { close(fd) }
+    _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+    let hasher = SHA256Hasher()
+    let pipeline = ChunkPipeline(
+      buffers: HashingFileWriter.defaultBufferCount, size: HashingFileWriter.defaultBufferSize,
+      stages: [{ chunk in hasher.update(chunk) }], name: "reconcile-hash")
+    var total: Int64 = 0
+    do {
+      reading: while total < limit {
+        let buffer = try pipeline.acquire()
+        guard let base = buffer.baseAddress else { break }
+        var filled = 0
+        while filled < buffer.count && total + Int64(filled) < limit {
+          let wanted = Int(min(Int64(buffer.count - filled), limit - total - Int64(filled)))
+          let count = read(fd, base + filled, wanted)
+          if count < 0 {
+            if errno == EINTR { continue }
+            throw FileStreamError.io(operation: "read \(path)", errno: errno)
+          }
+          if count == 0 { break }
+          filled += count
+        }
+        pipeline.commit(filled)
+        total += Int64(filled)
+        if filled < buffer.count { break reading }
+      }
+      try pipeline.close()
+    } catch {
+      pipeline.abort()
+      throw (error as? FileStreamError) ?? .io(operation: "read \(path)", errno: ECANCELED)
+    }
+    return (hasher, total)
+  }
+}

@@ -1,0 +1,329 @@
+import CCurl
+import Foundation
+import ReconcileCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension HTTPTransfer {
+  /// How one request/response exchange ended.
+  enum Outcome {
+    /// The body was received in full.
+    case complete(TransferResult)
+    /// 416: nothing after the partial file's end; `total` is the size the server reported.
+    case alreadyComplete(total: Int64?)
+    /// The server's answer to a resume cannot be appended (a wrong `Content-Range`).
+    case resumeUnusable
+    /// Anything else.
+    case failed(TransferError)
+  }
+
+  /// One libcurl easy handle performing one request; the callbacks reach it through `Unmanaged`.
+  final class Exchange {
+    private let request: TransferRequest
+    private let fd: Int32
+    private let start: ResumePoint
+    private let validator: String?
+    private let metadata: PartialMetadata?
+    private let userAgent: String
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    // Response state, reset for every response header block (redirects, 100 Continue).
+    private var status = 0
+    private var reason = ""
+    private var etag: String?
+    private var lastModified: String?
+    private var contentLength: Int64?
+    private var contentRange: (first: Int64, total: Int64?)?
+    private var hasLocation = false
+
+    // Set once the final response's headers arrived.
+    private var writer: HashingFileWriter?
+    private var base: Int64 = 0
+    private var restarted = false
+    private var failure: Outcome?
+    private var throttle = ProgressThrottle()
+
+    init(request: TransferRequest, fd: Int32, start: ResumePoint, validator: String?, metadata: PartialMetadata?, userAgent: String) {
+      self.request = request
+      self.fd = fd
+      self.start = start
+      self.validator = validator
+      self.metadata = metadata
+      self.userAgent = userAgent
+      errorBuffer.initialize(to: 0)
+    }
+
+    deinit {
+      writer?.abandon()
+      errorBuffer.deallocate()
+    }
+
+    private var url: String { request.url }
+
+    /// Runs the request to its end.
+    func perform() -> Outcome {
+      guard let handle = curl_easy_init() else {
+        return .failed(TransferError(.network, url: url, message: "libcurl could not create a handle"))
+      }
+      defer { curl_easy_cleanup(handle) }
+      var headers: UnsafeMutablePointer<curl_slist>?
+      defer { curl_slist_free_all(headers) }
+      for (name, value) in request.headers.sorted(by: { $0.key < $1.key })
+      where !["range", "if-range"].contains(name.lowercased()) {
+        headers = curl_slist_append(headers, "\(name): \(value)")
+      }
+      if start.offset > 0 {
+        headers = curl_slist_append(headers, "Range: bytes=\(start.offset)-")
+        if let validator { headers = curl_slist_append(headers, "If-Range: \(validator)") }
+      }
+      configure(handle, headers: headers)
+      let code = curl_easy_perform(handle)
+      return finish(handle, code: code)
+    }
+
+    private func configure(_ handle: UnsafeMutableRawPointer, headers: UnsafeMutablePointer<curl_slist>?) {
+      let context = Unmanaged.passUnretained(self).toOpaque()
+      _ = reconcile_curl_setopt_string(handle, CURLOPT_URL, url)
+      _ = reconcile_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+      _ = reconcile_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+      _ = reconcile_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
+      _ = reconcile_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+      _ = reconcile_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_FAILONERROR, 0)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(request.connectTimeout, 0.001) * 1000))
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, Int(max(request.stallTimeout.rounded(.up), 1)))
+      // Large reads mean fewer callbacks; curl allows up to 10 MiB here.
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 1 << 20)
+      _ = reconcile_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+        guard let data, let context else { return 0 }
+        let exchange = Unmanaged<Exchange>.fromOpaque(context).takeUnretainedValue()
+        return exchange.receiveHeader(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
+      }
+      _ = reconcile_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+      _ = reconcile_curl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+        guard let data, let context else { return 0 }
+        let exchange = Unmanaged<Exchange>.fromOpaque(context).takeUnretainedValue()
+        return exchange.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
+      }
+      _ = reconcile_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+      _ = reconcile_curl_setopt_xferinfo_function(handle) { context, _, _, _, _ in
+        guard let context else { return 0 }
+        return Unmanaged<Exchange>.fromOpaque(context).takeUnretainedValue().tick() ? 0 : 1
+      }
+      _ = reconcile_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
+    }
+
+    // MARK: Callbacks
+
+    /// One header line; a blank line ends a response's header block. False aborts the transfer.
+    private func receiveHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
+      let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      if line.hasPrefix("HTTP/") {
+        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+        status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        reason = parts.count > 2 ? String(parts[2]) : ""
+        (etag, lastModified, contentLength, contentRange, hasLocation) = (nil, nil, nil, nil, false)
+        return true
+      }
+      if line.isEmpty { return headersEnded() }
+      guard let colon = line.firstIndex(of: ":") else { return true }
+      let name = line[..<colon].lowercased()
+      let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      switch name {
+      case "etag": etag = value
+      case "last-modified": lastModified = value
+      case "content-length": contentLength = Int64(value)
+      case "content-range": contentRange = Exchange.parseContentRange(value)
+      case "location": hasLocation = true
+      default: break
+      }
+      return true
+    }
+
+    private func headersEnded() -> Bool {
+      // Interim responses and redirects curl follows are not the answer.
+      if (100..<200).contains(status) || ((300..<400).contains(status) && hasLocation) { return true }
+      switch status {
+      case 200:
+        restarted = start.offset > 0
+        if restarted, ftruncate(fd, 0) != 0 { return fail(localError("truncate")) }
+        guard lseek(fd, 0, SEEK_SET) == 0 else { return fail(localError("seek")) }
+        base = 0
+        if let contentLength, let expected = request.expectedSize, contentLength > expected {
+          return fail(tooLarge("the source has \(contentLength) bytes, expected \(expected)"))
+        }
+        writer = HashingFileWriter(fd: fd)
+      case 206:
+        guard start.offset > 0, let range = contentRange, range.first == start.offset, let hasher = start.hasher else {
+          failure = .resumeUnusable
+          return false
+        }
+        let total = range.total ?? contentLength.map { start.offset + $0 }
+        if let total, let expected = request.expectedSize, total > expected {
+          return fail(tooLarge("the source has \(total) bytes, expected \(expected)"))
+        }
+        guard lseek(fd, off_t(start.offset), SEEK_SET) == off_t(start.offset) else { return fail(localError("seek")) }
+        base = start.offset
+        writer = HashingFileWriter(fd: fd, startingHash: hasher)
+      case 416 where start.offset > 0:
+        failure = .alreadyComplete(total: contentRange?.total)
+        return false
+      default:
+        return fail(TransferError(.http(status), url: url, message: "HTTP \(status) \(Exchange.reasonPhrase(status, fallback: reason))".trimmingCharacters(in: .whitespaces)))
+      }
+      let current = PartialMetadata(url: url, etag: etag, lastModified: lastModified)
+      if status == 200 || metadata != current { try? current.save(for: request.destination) }
+      return true
+    }
+
+    /// Body bytes of the final response. False aborts the transfer.
+    private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+      guard let writer else { return false }
+      if let expected = request.expectedSize, base + writer.bytesAppended + Int64(bytes.count) > expected {
+        return fail(tooLarge("the source sent more than the expected \(expected) bytes"))
+      }
+      do {
+        try writer.append(bytes)
+      } catch {
+        return fail(TransferError.file(error, url: url))
+      }
+      return true
+    }
+
+    /// Progress and cancellation. False aborts the transfer.
+    private func tick() -> Bool {
+      if request.cancellation?.isCancelled == true { return false }
+      if let progress = request.progress, let writer, throttle.due() {
+        progress(base + writer.bytesAppended, request.expectedSize ?? contentLength.map { base + $0 })
+      }
+      return true
+    }
+
+    private func fail(_ error: TransferError) -> Bool {
+      if failure == nil { failure = .failed(error) }
+      return false
+    }
+
+    // MARK: Completion
+
+    private func finish(_ handle: UnsafeMutableRawPointer, code: CURLcode) -> Outcome {
+      if let failure {
+        writer?.abandon()
+        return failure
+      }
+      guard code == CURLE_OK else {
+        let error = curlError(handle, code: code)
+        // Keep what arrived so that the next attempt resumes after it.
+        if let writer { _ = try? writer.finish() }
+        writer = nil
+        return .failed(error)
+      }
+      guard let writer else {
+        return .failed(TransferError(.network, url: url, message: "no response body (HTTP \(status))"))
+      }
+      self.writer = nil
+      let received = writer.bytesAppended
+      let written: (digest: Digest, bytesWritten: Int64)
+      do { written = try writer.finish() } catch { return .failed(TransferError.file(error, url: url)) }
+      if let contentLength, received < contentLength {
+        return .failed(TransferError(.network, url: url, message: "truncated after \(received) of \(contentLength) bytes"))
+      }
+      return .complete(
+        TransferResult(
+          digest: written.digest, bytes: base + received, resumedFrom: base, restarted: restarted,
+          status: status, etag: etag))
+    }
+
+    // MARK: Errors
+
+    private func tooLarge(_ message: String) -> TransferError { TransferError(.tooLarge, url: url, message: message) }
+
+    private func localError(_ operation: String) -> TransferError {
+      PartialFile.error(errno, operation: operation, path: request.destination, url: url)
+    }
+
+    /// A short cause for a libcurl failure.
+    private func curlError(_ handle: UnsafeMutableRawPointer, code: CURLcode) -> TransferError {
+      var osErrno = 0
+      _ = reconcile_curl_getinfo_long(handle, CURLINFO_OS_ERRNO, &osErrno)
+      var connectTime: curl_off_t = 0
+      _ = reconcile_curl_getinfo_offset(handle, CURLINFO_CONNECT_TIME_T, &connectTime)
+      let detail = String(cString: errorBuffer)
+      let curlText = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+      switch code {
+      case CURLE_ABORTED_BY_CALLBACK:
+        return TransferError(.cancelled, url: url, message: "cancelled")
+      case CURLE_OPERATION_TIMEDOUT:
+        if status != 0 || connectTime > 0 {
+          return TransferError(.stalled, url: url, message: "timed out after \(Exchange.seconds(request.stallTimeout)) s without data")
+        }
+        return TransferError(.timedOut, url: url, message: "could not connect within \(Exchange.seconds(request.connectTimeout)) s")
+      case CURLE_COULDNT_CONNECT:
+        let cause = osErrno == Int(ECONNREFUSED) ? "connection refused" : osErrno != 0 ? String(cString: strerror(Int32(osErrno))).lowercased() : "could not connect"
+        return TransferError(.network, url: url, message: cause)
+      case CURLE_COULDNT_RESOLVE_HOST:
+        return TransferError(.network, url: url, message: "could not resolve host")
+      case CURLE_PARTIAL_FILE:
+        let received = writer?.bytesAppended ?? 0
+        let expected = contentLength.map { " of \($0)" } ?? ""
+        return TransferError(.network, url: url, message: "truncated after \(received)\(expected) bytes")
+      case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
+        return TransferError(.network, url: url, message: "TLS certificate verification failed: \(curlText)", isRetryable: false)
+      case CURLE_TOO_MANY_REDIRECTS:
+        return TransferError(.network, url: url, message: "more than 10 redirects", isRetryable: false)
+      case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
+        return TransferError(.unsupported, url: url, message: curlText)
+      case CURLE_WRITE_ERROR:
+        return TransferError(.io, url: url, message: "writing \(request.destination) failed")
+      default:
+        return TransferError(.network, url: url, message: curlText)
+      }
+    }
+
+    private static func seconds(_ value: Double) -> String {
+      value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    /// `bytes FIRST-LAST/TOTAL` (TOTAL may be `*`) or `bytes */TOTAL`.
+    static func parseContentRange(_ value: String) -> (first: Int64, total: Int64?)? {
+      let text = value.lowercased()
+      guard text.hasPrefix("bytes") else { return nil }
+      let spec = text.dropFirst(5).trimmingCharacters(in: .whitespaces)
+      let halves = spec.split(separator: "/", maxSplits: 1).map(String.init)
+      guard halves.count == 2 else { return nil }
+      let total = Int64(halves[1])
+      if halves[0] == "*" { return (-1, total) }
+      guard let first = halves[0].split(separator: "-").first.flatMap({ Int64($0) }) else { return nil }
+      return (first, total)
+    }
+
+    /// The standard phrase for `status` (HTTP/2 sends none), else the server's.
+    static func reasonPhrase(_ status: Int, fallback: String) -> String {
+      switch status {
+      case 400: "Bad Request"
+      case 401: "Unauthorized"
+      case 403: "Forbidden"
+      case 404: "Not Found"
+      case 405: "Method Not Allowed"
+      case 408: "Request Timeout"
+      case 410: "Gone"
+      case 416: "Range Not Satisfiable"
+      case 429: "Too Many Requests"
+      case 500: "Internal Server Error"
+      case 502: "Bad Gateway"
+      case 503: "Service Unavailable"
+      case 504: "Gateway Timeout"
+      default: fallback
+      }
+    }
+  }
+}

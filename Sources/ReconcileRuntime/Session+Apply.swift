@@ -1,0 +1,65 @@
+import Foundation
+import ReconcileCore
+
+/// A plan ready to run: made (or checked) under the root's lock, with what it was made from.
+public struct PreparedApply {
+  /// The plan to execute.
+  public var plan: Plan
+  /// The desired state it was made from.
+  public var desired: DesiredState
+  /// The observed state it was made from.
+  public var observed: ObservedState
+  /// The registry, open for the run's audit records.
+  public var registry: SQLiteRegistry
+  /// The lock, held until the run ends.
+  public var lock: RootLock
+}
+
+/// Why a saved plan was refused.
+public struct StalePlanError: Error, Sendable, CustomStringConvertible {
+  /// What changed and what to do.
+  public var description: String
+}
+
+extension Session {
+  /// Takes the root's lock, then plans (or checks a saved plan) against what is on disk now.
+  ///
+  /// A saved plan is refused when the desired-state files or the observed root differ from
+  /// those it was made from, or when it was made for another node.
+  public func prepareApply(saved: Plan?, lockTimeout: Double, command: String, now: Date = Date()) throws -> PreparedApply {
+    let (loaded, desiredDigest) = try loadDesiredWithDigest()
+    if let saved {
+      guard saved.node == node else {
+        throw StalePlanError(description: "the saved plan is for node '\(saved.node)', not '\(node)'; run it on that node, or plan again here")
+      }
+      guard saved.desired.digest == desiredDigest else {
+        throw StalePlanError(description: "the desired state in \(desired.path) changed since the plan was made (files digest \(saved.desired.digest.prefix(12))…, now \(desiredDigest.prefix(12))…); run 'reconcile plan -o FILE' again and review it")
+      }
+    }
+    try BlobStore(root: root).prepare()
+    let lock = try RootLock(path: root.state + "/lock", timeout: lockTimeout, command: command)
+    let registry = try SQLiteRegistry(path: root.registry)
+    let observed = NodeRootScanner(root: root).scan(
+      verified: try registry.verifiedDigests(), lastUse: try registry.lastUse(), unwantedSince: try registry.unwantedSince())
+    let observedDigest = Self.digest(of: observed)
+    var plan: Plan
+    if let saved {
+      guard saved.observedDigest == observedDigest else {
+        lock.release()
+        throw StalePlanError(description: "the node root \(root.path) changed since the plan was made (observed digest \(saved.observedDigest.prefix(12))…, now \(observedDigest.prefix(12))…); run 'reconcile plan -o FILE' again and review it")
+      }
+      plan = saved
+    } else {
+      plan = try Planner.plan(loaded.state, observed, on: node, at: now)
+      plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: desiredDigest)
+      plan.observedDigest = observedDigest
+    }
+    return PreparedApply(plan: plan, desired: loaded.state, observed: observed, registry: registry, lock: lock)
+  }
+
+  /// The transfers this build supports, by scheme.
+  public static func transfers() -> [SourceURL.Scheme: any Transfer] {
+    let http = HTTPTransfer()
+    return [.http: http, .https: http, .file: FileTransfer()]
+  }
+}

@@ -1,0 +1,178 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A real HTTP file server on 127.0.0.1 for tests: `test_http_server.py` run by `python3`,
+/// honouring `Range` and `If-Range`, logging requests, and misbehaving on request.
+///
+/// The script exits when its stdin closes, so it ends with this object or, at the latest, with
+/// the test process.
+public final class TestHTTPServer: @unchecked Sendable {
+  /// One request the server saw (control requests are not logged).
+  public struct LoggedRequest: Decodable, Sendable, Equatable {
+    /// `GET` or `HEAD`.
+    public var method: String
+    /// The percent-decoded path.
+    public var path: String
+    /// The `Range` header, if sent.
+    public var range: String?
+    /// The `If-Range` header, if sent.
+    public var ifRange: String?
+    /// Whether an `Authorization` header was sent (its value is never logged).
+    public var authorizationPresent: Bool
+
+    enum CodingKeys: String, CodingKey {
+      case method, path, range
+      case ifRange = "if_range"
+      case authorizationPresent = "authorization_present"
+    }
+  }
+
+  /// Ways the server can misbehave for one path.
+  public enum Behaviour: String, Sendable {
+    /// Answers `status` (default 500) for the next `count` requests (default 1).
+    case fail
+    /// Declares the full `Content-Length`, sends half, closes.
+    case truncate
+    /// Sends the right length with other content.
+    case wrongBytes = "wrong-bytes"
+    /// Answers every request with 200 and the whole file.
+    case ignoreRange = "ignore-range"
+    /// Sends the first 64 KiB, then nothing until the client gives up.
+    case stall
+    /// Sends `rate` bytes per second.
+    case throttle
+    /// Always answers `status`.
+    case status
+  }
+
+  /// A control request failed or the server did not start.
+  public struct Failure: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+  }
+
+  /// `http://127.0.0.1:PORT`, without a trailing slash.
+  public let baseURL: String
+  /// The port the server listens on.
+  public let port: UInt16
+
+  private let process: Process
+  private let input: Pipe
+  private let lock = NSLock()
+  private var stopped = false
+
+  /// Starts a server for the files under `directory`.
+  public init(serving directory: URL) throws {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("test_http_server.py")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script.path, directory.path]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    self.process = process
+    self.input = input
+
+    // The first line of stdout is the port; end of file means the script failed to start.
+    var line = Data()
+    while true {
+      let byte = output.fileHandleForReading.readData(ofLength: 1)
+      if byte.isEmpty || byte == Data("\n".utf8) { break }
+      line.append(byte)
+    }
+    guard let text = String(data: line, encoding: .utf8), let port = UInt16(text.trimmingCharacters(in: .whitespaces)) else {
+      process.terminate()
+      throw Failure(description: "test_http_server.py did not start (printed \(String(decoding: line, as: UTF8.self).debugDescription))")
+    }
+    self.port = port
+    baseURL = "http://127.0.0.1:\(port)"
+  }
+
+  deinit { stop() }
+
+  /// `baseURL` followed by `path` (which starts with `/`).
+  public func url(_ path: String) -> String { baseURL + path }
+
+  /// Every file request since the start or the last `reset()`, oldest first.
+  public func requests() throws -> [LoggedRequest] {
+    let (status, body) = try call("GET", "/__log")
+    guard status == 200 else { throw Failure(description: "GET /__log answered \(status)") }
+    return try JSONDecoder().decode([LoggedRequest].self, from: body)
+  }
+
+  /// Makes the server misbehave for `path`.
+  public func behave(path: String, mode: Behaviour, count: Int? = nil, rate: Int? = nil, status: Int? = nil) throws {
+    var spec: [String: Any] = ["path": path, "mode": mode.rawValue]
+    if let count { spec["count"] = count }
+    if let rate { spec["rate"] = rate }
+    if let status { spec["status"] = status }
+    let body = try JSONSerialization.data(withJSONObject: spec)
+    let (answer, text) = try call("POST", "/__behave", body: body)
+    guard answer == 200 else { throw Failure(description: "POST /__behave answered \(answer): \(String(decoding: text, as: UTF8.self))") }
+  }
+
+  /// Clears the request log and every behaviour.
+  public func reset() throws {
+    let (status, _) = try call("POST", "/__reset")
+    guard status == 200 else { throw Failure(description: "POST /__reset answered \(status)") }
+  }
+
+  /// Stops the server and waits for it to exit.
+  public func stop() {
+    let first = lock.withLock {
+      defer { stopped = true }
+      return !stopped
+    }
+    guard first else { return }
+    try? input.fileHandleForWriting.close()
+    let deadline = Date().addingTimeInterval(3)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+    }
+  }
+
+  /// One HTTP/1.1 request over a fresh loopback connection; the status and body of the answer.
+  private func call(_ method: String, _ path: String, body: Data = Data()) throws -> (Int, Data) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw Failure(description: "connect to \(baseURL): \(String(cString: strerror(errno)))") }
+    var request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+    request.append(body)
+    try request.withUnsafeBytes { bytes in
+      var offset = 0
+      while offset < bytes.count {
+        let sent = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+        guard sent > 0 else { throw Failure(description: "send to \(baseURL): \(String(cString: strerror(errno)))") }
+        offset += sent
+      }
+    }
+    var response = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = recv(fd, &buffer, buffer.count, 0)
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { break }
+      response.append(contentsOf: buffer[0..<count])
+    }
+    guard let split = response.range(of: Data("\r\n\r\n".utf8)),
+      let head = String(data: response[..<split.lowerBound], encoding: .utf8),
+      let status = head.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+    else { throw Failure(description: "\(method) \(path): malformed answer from \(baseURL)") }
+    return (status, Data(response[split.upperBound...]))
+  }
+}

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""A file server for reconcile's tests: loopback only, honours Range and If-Range, logs requests,
+and misbehaves on request.
+
+Usage: test_http_server.py DIRECTORY
+Prints the port it listens on (127.0.0.1, chosen by the system) as the first line of stdout and
+exits when its stdin closes, so it never outlives the test process that started it.
+
+Control endpoints (not logged):
+  GET  /__log     JSON list of {method, path, range, if_range, authorization_present}
+  POST /__reset   clears the log and every behaviour
+  POST /__behave  {"path": "/x/y.bin", "mode": MODE, "count": n, "rate": bytes_per_s, "status": code}
+MODE is one of: fail (answer `status`, default 500, for the next `count` requests, default 1),
+truncate (declare the full length, send half, close), wrong-bytes (same length, other content),
+ignore-range (always 200 with the whole file), stall (send the first 64 KiB, then hang until the
+client gives up), throttle (send at `rate` bytes/s), status (always answer `status`).
+`count`, when given, limits any mode to that many requests.
+"""
+
+import email.utils
+import json
+import os
+import select
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else ".")
+STALL_PREFIX = 64 * 1024
+STALL_LIMIT_SECONDS = 120
+CHUNK = 256 * 1024
+WRONG_BYTES = bytes(b ^ 0x5A for b in range(256))
+
+state_lock = threading.Lock()
+request_log = []
+behaviours = {}
+
+
+def take_behaviour(path):
+    """The behaviour for `path`, counting one use; None when there is none (left)."""
+    with state_lock:
+        behaviour = behaviours.get(path)
+        if behaviour is None:
+            return None
+        count = behaviour.get("count")
+        if count is not None:
+            if count <= 0:
+                del behaviours[path]
+                return None
+            behaviour["count"] = count - 1
+        return dict(behaviour)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "reconcile-test"
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, format, *args):
+        pass
+
+    # Control endpoints -------------------------------------------------------------------
+
+    def send_json(self, status, value):
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def do_POST(self):
+        path = urllib.parse.urlsplit(self.path).path
+        body = self.read_body()
+        if path == "/__reset":
+            with state_lock:
+                request_log.clear()
+                behaviours.clear()
+            return self.send_json(200, {"ok": True})
+        if path == "/__behave":
+            try:
+                spec = json.loads(body or b"{}")
+                target = spec["path"]
+                mode = spec["mode"]
+            except (ValueError, KeyError) as error:
+                return self.send_json(400, {"error": str(error)})
+            if mode not in ("fail", "truncate", "wrong-bytes", "ignore-range", "stall", "throttle", "status"):
+                return self.send_json(400, {"error": "unknown mode " + mode})
+            count = spec.get("count")
+            if count is None and mode == "fail":
+                count = 1
+            behaviour = {"mode": mode, "count": count, "rate": spec.get("rate") or 1024 * 1024,
+                         "status": spec.get("status") or 500}
+            with state_lock:
+                behaviours[target] = behaviour
+            return self.send_json(200, {"ok": True})
+        self.send_json(405, {"error": "POST only for /__reset and /__behave"})
+
+    # Files -------------------------------------------------------------------------------
+
+    def do_HEAD(self):
+        self.serve(head=True)
+
+    def do_GET(self):
+        if urllib.parse.urlsplit(self.path).path == "/__log":
+            with state_lock:
+                entries = list(request_log)
+            return self.send_json(200, entries)
+        self.serve(head=False)
+
+    def serve(self, head):
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        with state_lock:
+            request_log.append({
+                "method": self.command,
+                "path": path,
+                "range": self.headers.get("Range"),
+                "if_range": self.headers.get("If-Range"),
+                "authorization_present": self.headers.get("Authorization") is not None,
+            })
+        behaviour = take_behaviour(path)
+        mode = behaviour["mode"] if behaviour else None
+        if mode in ("fail", "status"):
+            return self.send_error_status(behaviour["status"])
+
+        file_path = os.path.realpath(os.path.join(ROOT, path.lstrip("/")))
+        if not (file_path == ROOT or file_path.startswith(ROOT + os.sep)) or not os.path.isfile(file_path):
+            return self.send_error_status(404)
+        info = os.stat(file_path)
+        size = info.st_size
+        etag = '"%d-%d"' % (size, info.st_mtime_ns)
+        last_modified = email.utils.formatdate(info.st_mtime, usegmt=True)
+
+        first, last = 0, size - 1
+        partial = False
+        requested = self.parse_range(self.headers.get("Range"), size)
+        if requested is not None and mode != "ignore-range" and self.if_range_holds(etag, last_modified):
+            if requested == "unsatisfiable":
+                self.send_response(416)
+                self.send_header("Content-Range", "bytes */%d" % size)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            first, last = requested
+            partial = True
+
+        length = max(last - first + 1, 0)
+        self.send_response(206 if partial else 200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", last_modified)
+        if partial:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (first, last, size))
+        if mode in ("truncate", "stall"):
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if head:
+            return
+        try:
+            self.send_body(file_path, first, length, behaviour)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def send_error_status(self, status):
+        body = ("status %d\n" % status).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    @staticmethod
+    def parse_range(header, size):
+        """(first, last) for a single `bytes=N-`, `bytes=N-M` or `bytes=-K`; "unsatisfiable"; or
+        None when there is no usable Range header (then the whole file is sent)."""
+        if not header or not header.startswith("bytes=") or "," in header:
+            return None
+        spec = header[len("bytes="):].strip()
+        start_text, _, end_text = spec.partition("-")
+        try:
+            if start_text == "":
+                suffix = int(end_text)
+                if suffix <= 0:
+                    return "unsatisfiable"
+                return (max(size - suffix, 0), size - 1)
+            first = int(start_text)
+            last = int(end_text) if end_text else size - 1
+        except ValueError:
+            return None
+        if first >= size:
+            return "unsatisfiable"
+        if last < first:
+            return None
+        return (first, min(last, size - 1))
+
+    def if_range_holds(self, etag, last_modified):
+        value = self.headers.get("If-Range")
+        if value is None:
+            return True
+        if value.startswith('"') or value.startswith("W/"):
+            return value == etag  # strong comparison: a weak tag never matches
+        return value == last_modified
+
+    def send_body(self, file_path, first, length, behaviour):
+        mode = behaviour["mode"] if behaviour else None
+        limit = length
+        if mode == "truncate":
+            limit = length // 2
+        elif mode == "stall":
+            limit = min(length, STALL_PREFIX)
+        rate = behaviour["rate"] if mode == "throttle" else None
+        with open(file_path, "rb") as source:
+            source.seek(first)
+            sent = 0
+            started = time.monotonic()
+            while sent < limit:
+                step = min(CHUNK, limit - sent)
+                if rate:
+                    step = min(step, max(rate // 20, 1))
+                data = source.read(step)
+                if not data:
+                    break
+                if mode == "wrong-bytes":
+                    data = data.translate(WRONG_BYTES)
+                self.wfile.write(data)
+                sent += len(data)
+                if rate:
+                    ahead = sent / rate - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+        self.wfile.flush()
+        if mode == "stall":
+            self.hang()
+        if mode in ("truncate", "stall"):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def hang(self):
+        """Waits, sending nothing, until the client closes the connection (or a long limit)."""
+        deadline = time.monotonic() + STALL_LIMIT_SECONDS
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0.2)
+            if readable:
+                try:
+                    if not self.connection.recv(65536):
+                        return
+                except OSError:
+                    return
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A client that gives up (stall and cancellation tests) is expected, not news.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def exit_when_stdin_closes():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    print(server.server_address[1], flush=True)
+    server.serve_forever(poll_interval=0.2)
+
+
+if __name__ == "__main__":
+    main()
