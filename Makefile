@@ -45,6 +45,7 @@ demo: build
 # Prints timings; never a pass/fail test.
 bench: release
 	@Scripts/bench.sh $(BENCH_DIR)
+	@Scripts/bench-apply.sh $(BENCH_DIR)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,3 +1,6 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <curl/curl.h>
 
 // curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call; these
@@ -43,3 +46,31 @@ static inline CURLcode reconcile_curl_getinfo_offset(CURL *handle, CURLINFO info
 static inline CURLcode reconcile_curl_getinfo_string(CURL *handle, CURLINFO info, char **value) {
   return curl_easy_getinfo(handle, info, value);
 }
+
+// Not curl, but C that Swift's Glibc module leaves out (it needs _GNU_SOURCE): direct I/O and
+// early writeback for HashingFileWriter.
+#if defined(__linux__)
+#include <fcntl.h>
+#include <unistd.h>
+
+/// O_DIRECT, whose value differs between architectures.
+static inline int reconcile_o_direct(void) {
+#ifdef O_DIRECT
+  return O_DIRECT;
+#else
+  return 0;
+#endif
+}
+
+/// Starts writeback of a file range without waiting for it (sync_file_range SYNC_FILE_RANGE_WRITE).
+static inline int reconcile_start_writeback(int fd, long long offset, long long count) {
+#ifdef SYNC_FILE_RANGE_WRITE
+  return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
+#else
+  return 0;
+#endif
+}
+#else
+static inline int reconcile_o_direct(void) { return 0; }
+static inline int reconcile_start_writeback(int fd, long long offset, long long count) { return 0; }
+#endif

@@ -20,13 +20,13 @@ import Testing
   }
 
   /// Appends `data` in chunks of `chunk` bytes to a new file and returns the writer's result.
-  func write(_ data: [UInt8], chunk: Int, bufferCount: Int = 4, bufferSize: Int = 4 << 20, to path: String) throws
-    -> (digest: Digest, bytesWritten: Int64)
-  {
+  func write(
+    _ data: [UInt8], chunk: Int, directIO: Bool = false, bufferCount: Int = 4, bufferSize: Int = 4 << 20, to path: String
+  ) throws -> (digest: Digest, bytesWritten: Int64) {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     try #require(fd >= 0)
     defer { close(fd) }
-    let writer = HashingFileWriter(fd: fd, bufferCount: bufferCount, bufferSize: bufferSize)
+    let writer = HashingFileWriter(fd: fd, directIO: directIO, bufferCount: bufferCount, bufferSize: bufferSize)
     try data.withUnsafeBytes { bytes in
       var offset = 0
       while offset < bytes.count {
@@ -46,6 +46,40 @@ import Testing
     let result = try write(data, chunk: chunk, to: path)
     #expect(result.digest == SHA256Hasher.digest(data))
     #expect(result.bytesWritten == Int64(data.count))
+    #expect(FileManager.default.contents(atPath: path) == Data(data))
+  }
+
+  @Test(arguments: [1, 4096, 65536, (4 << 20) + 1])
+  func directIOWritesTheSameBytes(chunk: Int) throws {
+    let data = chunk == 1 ? Array(self.data.prefix(300_001)) : self.data
+    let path = directory.path("direct-\(chunk)")
+    let result = try write(data, chunk: chunk, directIO: true, to: path)
+    #expect(result.digest == SHA256Hasher.digest(data))
+    #expect(FileManager.default.contents(atPath: path) == Data(data))
+  }
+
+  /// A resumed file continues at an offset that is not block-aligned: the first buffer is short so
+  /// that the following ones can go straight to the device.
+  @Test(arguments: [1, 4095, 4096, 3_000_001])
+  func directIOContinuesAtAnUnalignedOffset(prefix: Int) throws {
+    let path = directory.path("direct-resume-\(prefix)")
+    try Data(data[..<prefix]).write(to: URL(fileURLWithPath: path))
+    let (hasher, _) = try FileHasher.hasher(ofFileAt: path)
+    let fd = open(path, O_WRONLY)
+    try #require(fd >= 0)
+    defer { close(fd) }
+    #expect(lseek(fd, off_t(prefix), SEEK_SET) == off_t(prefix))
+    let writer = HashingFileWriter(fd: fd, startingHash: hasher, directIO: true)
+    try Array(data[prefix...]).withUnsafeBytes { bytes in
+      var offset = 0
+      while offset < bytes.count {
+        let end = min(offset + 100_000, bytes.count)
+        try writer.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+        offset = end
+      }
+    }
+    let result = try writer.finish()
+    #expect(result.digest == SHA256Hasher.digest(data))
     #expect(FileManager.default.contents(atPath: path) == Data(data))
   }
 
@@ -144,24 +178,26 @@ final class ScratchDirectory: Sendable {
   deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// `count` random bytes: SplitMix64 from a random seed (the system generator makes one syscall
-/// per word, which is slow for megabytes).
+/// `count` random bytes (at most 16 MiB): a slice at a random offset of one random pool made
+/// once per process, since generating megabytes per test is slow in debug builds.
 func randomBytes(_ count: Int) -> [UInt8] {
+  precondition(count <= 16 << 20)
+  let offset = Int.random(in: 0...(randomPool.count - count))
+  return Array(randomPool[offset..<(offset + count)])
+}
+
+/// 32 MiB from SplitMix64 with a random seed.
+private let randomPool: [UInt8] = {
   var state = UInt64.random(in: .min ... .max)
-  var bytes = [UInt8](repeating: 0, count: count)
+  var bytes = [UInt8](repeating: 0, count: 32 << 20)
   bytes.withUnsafeMutableBytes { raw in
-    var offset = 0
-    while offset < raw.count {
+    for index in 0..<(raw.count / 8) {
       state &+= 0x9E37_79B9_7F4A_7C15
       var word = state
       word = (word ^ (word >> 30)) &* 0xBF58_476D_1CE4_E5B9
       word = (word ^ (word >> 27)) &* 0x94D0_49BB_1331_11EB
-      word ^= word >> 31
-      for shift in stride(from: 0, to: 64, by: 8) where offset < raw.count {
-        raw[offset] = UInt8(truncatingIfNeeded: word >> UInt64(shift))
-        offset += 1
-      }
+      raw.storeBytes(of: word ^ (word >> 31), toByteOffset: index * 8, as: UInt64.self)
     }
   }
   return bytes
-}
+}()

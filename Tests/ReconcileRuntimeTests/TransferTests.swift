@@ -54,11 +54,12 @@ import Testing
 
   // MARK: HTTP
 
-  @Test func fetchesAFileAndItsDigest() throws {
+  @Test(arguments: [true, false])
+  func fetchesAFileAndItsDigest(directIO: Bool) throws {
     let reports = Locked<[Int64]>([])
     var request = request()
     request.progress = { written, _ in reports.update { $0.append(written) } }
-    let result = try HTTPTransfer().fetch(request)
+    let result = try HTTPTransfer(directIO: directIO).fetch(request)
     #expect(result.digest == expected)
     #expect(result.bytes == Int64(data.count) && result.resumedFrom == 0 && !result.restarted && result.status == 200)
     #expect(result.etag?.hasPrefix("\"") == true)
@@ -129,6 +130,19 @@ import Testing
     try write(Data(data), to: partial)
     let result = try HTTPTransfer().fetch(request())
     #expect(result.status == 416 && result.digest == expected && result.bytes == Int64(data.count))
+  }
+
+  @Test func followsRedirects() throws {
+    try server.behave(path: "/latest/model.bin", mode: .redirect, location: path)
+    let result = try HTTPTransfer().fetch(request("/latest/model.bin"))
+    #expect(result.digest == expected && result.status == 200)
+    #expect(try server.requests().map(\.path) == ["/latest/model.bin", path])
+  }
+
+  @Test func redirectLoopIsFinal() throws {
+    try server.behave(path: "/loop", mode: .redirect, location: "/loop")
+    let error = try #require(failure(request("/loop")))
+    #expect(error.kind == .network && !error.isRetryable && error.message == "more than 10 redirects")
   }
 
   @Test func serverErrorIsRetryableAndTheNextAttemptSucceeds() throws {

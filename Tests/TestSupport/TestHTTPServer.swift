@@ -46,6 +46,8 @@ public final class TestHTTPServer: @unchecked Sendable {
     case throttle
     /// Always answers `status`.
     case status
+    /// Answers `status` (default 302) with `Location: location`.
+    case redirect
   }
 
   /// A control request failed or the server did not start.
@@ -106,8 +108,11 @@ public final class TestHTTPServer: @unchecked Sendable {
   }
 
   /// Makes the server misbehave for `path`.
-  public func behave(path: String, mode: Behaviour, count: Int? = nil, rate: Int? = nil, status: Int? = nil) throws {
+  public func behave(
+    path: String, mode: Behaviour, count: Int? = nil, rate: Int? = nil, status: Int? = nil, location: String? = nil
+  ) throws {
     var spec: [String: Any] = ["path": path, "mode": mode.rawValue]
+    if let location { spec["location"] = location }
     if let count { spec["count"] = count }
     if let rate { spec["rate"] = rate }
     if let status { spec["status"] = status }

@@ -9,11 +9,13 @@ exits when its stdin closes, so it never outlives the test process that started 
 Control endpoints (not logged):
   GET  /__log     JSON list of {method, path, range, if_range, authorization_present}
   POST /__reset   clears the log and every behaviour
-  POST /__behave  {"path": "/x/y.bin", "mode": MODE, "count": n, "rate": bytes_per_s, "status": code}
+  POST /__behave  {"path": "/x/y.bin", "mode": MODE, "count": n, "rate": bytes_per_s, "status": code,
+                   "location": "/other"}
 MODE is one of: fail (answer `status`, default 500, for the next `count` requests, default 1),
 truncate (declare the full length, send half, close), wrong-bytes (same length, other content),
 ignore-range (always 200 with the whole file), stall (send the first 64 KiB, then hang until the
-client gives up), throttle (send at `rate` bytes/s), status (always answer `status`).
+client gives up), throttle (send at `rate` bytes/s), status (always answer `status`), redirect
+(answer `status`, default 302, with `Location: location`).
 `count`, when given, limits any mode to that many requests.
 """
 
@@ -93,13 +95,14 @@ class Handler(BaseHTTPRequestHandler):
                 mode = spec["mode"]
             except (ValueError, KeyError) as error:
                 return self.send_json(400, {"error": str(error)})
-            if mode not in ("fail", "truncate", "wrong-bytes", "ignore-range", "stall", "throttle", "status"):
+            if mode not in ("fail", "truncate", "wrong-bytes", "ignore-range", "stall", "throttle", "status", "redirect"):
                 return self.send_json(400, {"error": "unknown mode " + mode})
             count = spec.get("count")
             if count is None and mode == "fail":
                 count = 1
+            default_status = 302 if mode == "redirect" else 500
             behaviour = {"mode": mode, "count": count, "rate": spec.get("rate") or 1024 * 1024,
-                         "status": spec.get("status") or 500}
+                         "status": spec.get("status") or default_status, "location": spec.get("location") or "/"}
             with state_lock:
                 behaviours[target] = behaviour
             return self.send_json(200, {"ok": True})
@@ -131,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
         mode = behaviour["mode"] if behaviour else None
         if mode in ("fail", "status"):
             return self.send_error_status(behaviour["status"])
+        if mode == "redirect":
+            return self.send_error_status(behaviour["status"], location=behaviour["location"])
 
         file_path = os.path.realpath(os.path.join(ROOT, path.lstrip("/")))
         if not (file_path == ROOT or file_path.startswith(ROOT + os.sep)) or not os.path.isfile(file_path):
@@ -173,9 +178,11 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def send_error_status(self, status):
+    def send_error_status(self, status, location=None):
         body = ("status %d\n" % status).encode()
         self.send_response(status)
+        if location:
+            self.send_header("Location", location)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

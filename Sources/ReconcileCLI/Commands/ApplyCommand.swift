@@ -92,6 +92,7 @@ enum ApplySummaryRenderer {
       lines.append("Apply complete: \(parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")) \(took).")
     } else {
       for failure in summary.failures { lines.append("error: \(failure.cause)") }
+      for action in summary.deferred { lines.append("kept: \(action.subject) is not evicted yet, since a download failed; the next successful apply evicts it") }
       let done = parts.isEmpty ? "" : " Done: \(parts.joined(separator: ", "))."
       lines.append("Apply failed: \(summary.failures.count) of \(plan.changes.count) actions failed \(took).\(done) Run apply again to retry; what succeeded stays.")
     }

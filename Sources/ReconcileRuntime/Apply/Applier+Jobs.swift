@@ -50,6 +50,7 @@ extension Applier {
       }
       let moved = (try? store.quarantineBlob(job.digest)) ?? path
       summary.update { $0.quarantined.append(moved) }
+      withdrawViews(of: job, linkedTo: moved)
       let cause = "\(action): content does not match (sha256 \(digest.short)…, \(bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes); moved to \(moved), fetching again"
       if let audit { try? registry.finishAction(id: audit, outcome: "mismatch", bytes: bytes, detail: cause, at: Date()) }
       events(.actionFinished(action, .failed(cause)))
@@ -58,6 +59,18 @@ extension Applier {
       return false
     }
     return download(job, action: ApplyAction(action: .download, subject: action.subject, bytes: job.size))
+  }
+
+  /// Removes the job's views that are hard links to `file`, content known to be wrong: it must
+  /// not stay visible under `models/` when the refetch fails. A good blob is linked again.
+  func withdrawViews(of job: DigestJob, linkedTo file: String) {
+    guard let bad = FileStatus.of(file)?.fingerprint else { return }
+    for subject in job.views {
+      guard let path = subject.path, let view = FileStatus.of(store.root.view(subject.variant) + "/" + path) else { continue }
+      if view.fingerprint.device == bad.device, view.fingerprint.inode == bad.inode {
+        try? store.removeViewFile(subject.variant, at: path)
+      }
+    }
   }
 
   /// A view holds verified content whose blob is gone: the view's file becomes the blob again.
@@ -115,12 +128,16 @@ extension Applier {
           finish(action, audit: audit, .succeeded(source: url, bytes: result.bytes))
           return true
         } catch let error as TransferError {
-          lastCause = error.message
+          // With the URL: two sources of one scheme must be told apart in the final message.
+          lastCause = error.description
           if error.kind == .diskFull {
             store.discardPartial(partial)
             finish(action, audit: audit, .failed("\(action): disk full on node root \(store.root.path): \(error.message); the partial file was removed, free space and run apply again"))
             return false
           }
+          // Bytes that arrived are kept for a resume; an empty file (an error status, no
+          // connection) would only be litter in tmp/ once every source failed.
+          if FileStatus.of(partial)?.fingerprint.size == 0 { store.discardPartial(partial) }
           guard error.isRetryable, attempt < options.retry.attempts else { break attempts }
           let pause = backoff(attempt: attempt)
           events(.retrying(action, source: url, attempt: attempt, after: pause, cause: error.message))

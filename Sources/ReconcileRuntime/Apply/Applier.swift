@@ -78,8 +78,16 @@ public final class Applier: @unchecked Sendable {
     let work = units.reduce(Int64(0)) { $0 + ($1.primary.map { $0.action == .link ? 0 : $0.bytes } ?? 0) }
     events(.started(actions: plan.changes.count, bytes: work))
 
-    evict(plan.changes(.evict), plan: plan, desired: desired, observed: observed, target: target)
+    // Evictions run first only when the downloads need their space; otherwise the old
+    // variants stay until every download verified, so a failed upgrade keeps serving the old.
+    let (early, late) = Self.splitEvictions(plan, desired: desired, observed: observed)
+    evict(early, plan: plan, desired: desired, observed: observed, target: target)
     WorkerPool.run(count: units.count, width: options.concurrency) { index in self.run(units[index]) }
+    if summary.current.isSuccess {
+      evict(late, plan: plan, desired: desired, observed: observed, target: target)
+    } else {
+      summary.update { $0.deferred = late.map { ApplyAction(action: .evict, subject: $0.subject, bytes: $0.bytes) } }
+    }
     recordFingerprints()
 
     var result = summary.current
@@ -99,6 +107,26 @@ public final class Applier: @unchecked Sendable {
   }
 
   // MARK: Evictions
+
+  /// Evictions to run before the downloads (the node is draining, the disk is under pressure,
+  /// or the filesystem lacks the space the downloads need) and those that can wait for them.
+  static func splitEvictions(_ plan: Plan, desired: DesiredState, observed: ObservedState) -> (early: [Change], late: [Change]) {
+    let evictions = plan.changes(.evict)
+    let downloads = plan.changes(.download).reduce(Int64(0)) { $0 + $1.bytes }
+    var short = false
+    if let filesystem = observed.filesystem {
+      short = downloads > filesystem.available - desired.policy.minFree.bytes(ofDisk: filesystem.total)
+    }
+    if let capacity = plan.disk.capacity, plan.disk.usedNow + downloads > capacity - plan.disk.minFree { short = true }
+    if short { return (evictions, []) }
+    let early = evictions.filter {
+      switch $0.reason {
+      case .nodeDraining, .diskPressure: true
+      default: false
+      }
+    }
+    return (early, evictions.filter { !early.contains($0) })
+  }
 
   func evict(_ evictions: [Change], plan: Plan, desired: DesiredState, observed: ObservedState, target: NodeTarget) {
     guard !evictions.isEmpty else { return }

@@ -62,6 +62,8 @@ public struct ApplySummary: Sendable, Hashable {
   public var failures: [(action: ApplyAction, cause: String)] = []
   /// Blobs that failed verification and were moved to quarantine.
   public var quarantined: [String] = []
+  /// Evictions left for a later apply because a download failed: the old variants keep serving.
+  public var deferred: [ApplyAction] = []
   /// Seconds the run took.
   public var seconds: Double = 0
 

@@ -11,8 +11,13 @@ import ReconcileCore
 /// Failures read like HTTP ones so that source failover treats every scheme alike: a missing
 /// file is `http(404)`, a permission problem `http(403)`.
 public struct FileTransfer: Transfer {
+  /// Whether to write around the page cache where the file system allows it (see `HashingFileWriter`).
+  public var directIO: Bool
+
   /// A transfer for local and mounted (NFS) files.
-  public init() {}
+  public init(directIO: Bool = true) {
+    self.directIO = directIO
+  }
 
   public func fetch(_ request: TransferRequest) throws(TransferError) -> TransferResult {
     let url = request.url
@@ -46,7 +51,7 @@ public struct FileTransfer: Transfer {
     guard partial.seek(to: start.offset), lseek(source.fd, off_t(start.offset), SEEK_SET) == off_t(start.offset) else {
       throw PartialFile.error(errno, operation: "seek", path: request.destination, url: url)
     }
-    let writer = HashingFileWriter(fd: partial.fd, startingHash: start.hasher ?? SHA256Hasher())
+    let writer = HashingFileWriter(fd: partial.fd, startingHash: start.hasher ?? SHA256Hasher(), directIO: directIO)
     var throttle = ProgressThrottle()
     do {
       while try writer.append(readingFrom: source.fd) > 0 {

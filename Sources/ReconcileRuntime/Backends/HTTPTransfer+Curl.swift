@@ -27,6 +27,7 @@ extension HTTPTransfer {
     private let validator: String?
     private let metadata: PartialMetadata?
     private let userAgent: String
+    private let directIO: Bool
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     // Response state, reset for every response header block (redirects, 100 Continue).
@@ -37,6 +38,8 @@ extension HTTPTransfer {
     private var contentLength: Int64?
     private var contentRange: (first: Int64, total: Int64?)?
     private var hasLocation = false
+    /// Whether this response's header block was answered; a later blank line ends trailers.
+    private var answered = false
 
     // Set once the final response's headers arrived.
     private var writer: HashingFileWriter?
@@ -44,14 +47,17 @@ extension HTTPTransfer {
     private var restarted = false
     private var failure: Outcome?
     private var throttle = ProgressThrottle()
+    /// When the last header line or body byte arrived (monotonic nanoseconds); 0 before the first.
+    private var lastActivity: UInt64 = 0
 
-    init(request: TransferRequest, fd: Int32, start: ResumePoint, validator: String?, metadata: PartialMetadata?, userAgent: String) {
+    init(request: TransferRequest, fd: Int32, start: ResumePoint, validator: String?, metadata: PartialMetadata?, userAgent: String, directIO: Bool) {
       self.request = request
       self.fd = fd
       self.start = start
       self.validator = validator
       self.metadata = metadata
       self.userAgent = userAgent
+      self.directIO = directIO
       errorBuffer.initialize(to: 0)
     }
 
@@ -70,8 +76,9 @@ extension HTTPTransfer {
       defer { curl_easy_cleanup(handle) }
       var headers: UnsafeMutablePointer<curl_slist>?
       defer { curl_slist_free_all(headers) }
+      // Range and If-Range are this transfer's; a line break would smuggle in another header.
       for (name, value) in request.headers.sorted(by: { $0.key < $1.key })
-      where !["range", "if-range"].contains(name.lowercased()) {
+      where !["range", "if-range"].contains(name.lowercased()) && !(name + value).contains(where: \.isNewline) {
         headers = curl_slist_append(headers, "\(name): \(value)")
       }
       if start.offset > 0 {
@@ -92,6 +99,8 @@ extension HTTPTransfer {
       _ = reconcile_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
       _ = reconcile_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+      // A proxy's "200 Connection established" is not the answer.
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_FAILONERROR, 0)
@@ -126,14 +135,16 @@ extension HTTPTransfer {
 
     /// One header line; a blank line ends a response's header block. False aborts the transfer.
     private func receiveHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
+      lastActivity = DispatchTime.now().uptimeNanoseconds
       let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
       if line.hasPrefix("HTTP/") {
         let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
         status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         reason = parts.count > 2 ? String(parts[2]) : ""
-        (etag, lastModified, contentLength, contentRange, hasLocation) = (nil, nil, nil, nil, false)
+        (etag, lastModified, contentLength, contentRange, hasLocation, answered) = (nil, nil, nil, nil, false, false)
         return true
       }
+      if answered { return true }
       if line.isEmpty { return headersEnded() }
       guard let colon = line.firstIndex(of: ":") else { return true }
       let name = line[..<colon].lowercased()
@@ -152,16 +163,18 @@ extension HTTPTransfer {
     private func headersEnded() -> Bool {
       // Interim responses and redirects curl follows are not the answer.
       if (100..<200).contains(status) || ((300..<400).contains(status) && hasLocation) { return true }
+      answered = true
       switch status {
       case 200:
+        // Checked before truncating: a wrong answer must not cost the bytes already there.
+        if let contentLength, let expected = request.expectedSize, contentLength > expected {
+          return fail(tooLarge("the source has \(contentLength) bytes, expected \(expected)"))
+        }
         restarted = start.offset > 0
         if restarted, ftruncate(fd, 0) != 0 { return fail(localError("truncate")) }
         guard lseek(fd, 0, SEEK_SET) == 0 else { return fail(localError("seek")) }
         base = 0
-        if let contentLength, let expected = request.expectedSize, contentLength > expected {
-          return fail(tooLarge("the source has \(contentLength) bytes, expected \(expected)"))
-        }
-        writer = HashingFileWriter(fd: fd)
+        writer = HashingFileWriter(fd: fd, directIO: directIO)
       case 206:
         guard start.offset > 0, let range = contentRange, range.first == start.offset, let hasher = start.hasher else {
           failure = .resumeUnusable
@@ -173,7 +186,7 @@ extension HTTPTransfer {
         }
         guard lseek(fd, off_t(start.offset), SEEK_SET) == off_t(start.offset) else { return fail(localError("seek")) }
         base = start.offset
-        writer = HashingFileWriter(fd: fd, startingHash: hasher)
+        writer = HashingFileWriter(fd: fd, startingHash: hasher, directIO: directIO)
       case 416 where start.offset > 0:
         failure = .alreadyComplete(total: contentRange?.total)
         return false
@@ -188,6 +201,7 @@ extension HTTPTransfer {
     /// Body bytes of the final response. False aborts the transfer.
     private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
       guard let writer else { return false }
+      lastActivity = DispatchTime.now().uptimeNanoseconds
       if let expected = request.expectedSize, base + writer.bytesAppended + Int64(bytes.count) > expected {
         return fail(tooLarge("the source sent more than the expected \(expected) bytes"))
       }
@@ -202,6 +216,12 @@ extension HTTPTransfer {
     /// Progress and cancellation. False aborts the transfer.
     private func tick() -> Bool {
       if request.cancellation?.isCancelled == true { return false }
+      // curl's own low-speed check averages over a window of several seconds and fires late;
+      // this one counts from the last byte. Before the first header line, curl's check (and the
+      // connect timeout) apply.
+      if lastActivity > 0, Double(DispatchTime.now().uptimeNanoseconds - lastActivity) / 1e9 >= request.stallTimeout {
+        return fail(stalled())
+      }
       if let progress = request.progress, let writer, throttle.due() {
         progress(base + writer.bytesAppended, request.expectedSize ?? contentLength.map { base + $0 })
       }
@@ -217,7 +237,13 @@ extension HTTPTransfer {
 
     private func finish(_ handle: UnsafeMutableRawPointer, code: CURLcode) -> Outcome {
       if let failure {
-        writer?.abandon()
+        // Keep what arrived before a stall so that the next attempt resumes after it.
+        if case .failed(let error) = failure, error.kind == .stalled, let writer {
+          _ = try? writer.finish()
+        } else {
+          writer?.abandon()
+        }
+        writer = nil
         return failure
       }
       guard code == CURLE_OK else {
@@ -245,6 +271,10 @@ extension HTTPTransfer {
 
     // MARK: Errors
 
+    private func stalled() -> TransferError {
+      TransferError(.stalled, url: url, message: "timed out after \(Exchange.seconds(request.stallTimeout)) s without data")
+    }
+
     private func tooLarge(_ message: String) -> TransferError { TransferError(.tooLarge, url: url, message: message) }
 
     private func localError(_ operation: String) -> TransferError {
@@ -263,9 +293,7 @@ extension HTTPTransfer {
       case CURLE_ABORTED_BY_CALLBACK:
         return TransferError(.cancelled, url: url, message: "cancelled")
       case CURLE_OPERATION_TIMEDOUT:
-        if status != 0 || connectTime > 0 {
-          return TransferError(.stalled, url: url, message: "timed out after \(Exchange.seconds(request.stallTimeout)) s without data")
-        }
+        if status != 0 || connectTime > 0 { return stalled() }
         return TransferError(.timedOut, url: url, message: "could not connect within \(Exchange.seconds(request.connectTimeout)) s")
       case CURLE_COULDNT_CONNECT:
         let cause = osErrno == Int(ECONNREFUSED) ? "connection refused" : osErrno != 0 ? String(cString: strerror(Int32(osErrno))).lowercased() : "could not connect"
