@@ -320,3 +320,19 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     #expect(actions.allSatisfy { $0.outcome == "ok" && $0.bytes == 1 })
   }
 }
+
+/// A run whose process was killed is closed as interrupted by the next one.
+@Suite struct RegistryInterruptedRunTests {
+  @Test func unfinishedRunsAndActionsBecomeInterrupted() throws {
+    let registry = try SQLiteRegistry.inMemory()
+    let killed = try registry.beginRun(user: "u", host: "h", node: "n", command: "apply", desiredCommit: nil, at: Date())
+    let action = try registry.beginAction(run: killed, action: "download", subject: "m@1:fp16 file a", at: Date())
+    let finished = try registry.beginRun(user: "u", host: "h", node: "n", command: "apply", desiredCommit: nil, at: Date())
+    try registry.finishRun(id: finished, outcome: "ok", at: Date())
+    #expect(try registry.closeUnfinishedRuns() == 1)
+    let runs = try registry.recentRuns(limit: 10)
+    #expect(runs.first { $0.id == killed }?.outcome == "interrupted")
+    #expect(runs.first { $0.id == finished }?.outcome == "ok")
+    #expect(try registry.actions(ofRun: killed).first { $0.id == action }?.outcome == "interrupted")
+  }
+}

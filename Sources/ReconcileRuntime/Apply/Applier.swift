@@ -67,6 +67,7 @@ public final class Applier: @unchecked Sendable {
     let started = Date()
     try store.prepare()
     let target = try NodeTarget.resolve(desired, node: plan.node)
+    try registry.closeUnfinishedRuns()
     runID = try registry.beginRun(
       user: options.user, host: ProcessInfo.processInfo.hostName, node: plan.node, command: options.command,
       desiredCommit: options.desiredCommit, at: started)

@@ -18,6 +18,18 @@ extension SQLiteRegistry {
     }
   }
 
+  /// Marks runs and actions that never finished (their process was killed) as `interrupted`.
+  /// Call it while holding the root's lock, when no other run can be in progress.
+  @discardableResult
+  public func closeUnfinishedRuns() throws -> Int {
+    try withDatabase { database in
+      try database.transaction {
+        try database.run("UPDATE audit_action SET outcome = 'interrupted' WHERE outcome = 'running'")
+        return try database.run("UPDATE audit_run SET outcome = 'interrupted' WHERE outcome IS NULL")
+      }
+    }
+  }
+
   /// Records how run `id` ended.
   public func finishRun(id: Int64, outcome: String, at date: Date) throws {
     try withDatabase { database in
