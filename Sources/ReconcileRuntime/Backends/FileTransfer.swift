@@ -19,6 +19,7 @@ public struct FileTransfer: Transfer {
     self.directIO = directIO
   }
 
+  /// Copies the file `request.url` names into `request.destination`, resuming a non-empty one.
   public func fetch(_ request: TransferRequest) throws(TransferError) -> TransferResult {
     let url = request.url
     guard let path = FileTransfer.path(of: url) else {

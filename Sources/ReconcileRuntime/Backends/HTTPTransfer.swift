@@ -24,6 +24,7 @@ public struct HTTPTransfer: Transfer {
     self.directIO = directIO
   }
 
+  /// Downloads `request.url` into `request.destination`, resuming a non-empty one.
   public func fetch(_ request: TransferRequest) throws(TransferError) -> TransferResult {
     let url = request.url
     let scheme = url.prefix { $0 != ":" }.lowercased()

@@ -13,6 +13,7 @@ public enum FileStreamError: Error, Sendable, Equatable, CustomStringConvertible
   /// A system call failed with `errno`.
   case io(operation: String, errno: Int32)
 
+  /// The cause in a few words, for messages.
   public var description: String {
     switch self {
     case .diskFull(let bytes): "no space left on device after writing \(bytes) bytes"
