@@ -1,6 +1,3 @@
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <curl/curl.h>
 
 // curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call; these
@@ -47,28 +44,28 @@ static inline CURLcode reconcile_curl_getinfo_string(CURL *handle, CURLINFO info
   return curl_easy_getinfo(handle, info, value);
 }
 
-// Not curl, but C that Swift's Glibc module leaves out (it needs _GNU_SOURCE): direct I/O and
-// early writeback for HashingFileWriter.
+// Not curl, but C that Swift's Glibc module leaves out because it needs _GNU_SOURCE: direct
+// I/O and early writeback for HashingFileWriter. Defining _GNU_SOURCE here would change system
+// structs (fd_set) against the other modules' view of them, so the values are spelled out.
 #if defined(__linux__)
-#include <fcntl.h>
-#include <unistd.h>
 
-/// O_DIRECT, whose value differs between architectures.
+/// O_DIRECT, whose value differs between architectures (see asm/fcntl.h).
 static inline int reconcile_o_direct(void) {
-#ifdef O_DIRECT
-  return O_DIRECT;
+#if defined(__x86_64__) || defined(__i386__)
+  return 040000;
+#elif defined(__aarch64__) || defined(__arm__)
+  return 0200000;
 #else
   return 0;
 #endif
 }
 
-/// Starts writeback of a file range without waiting for it (sync_file_range SYNC_FILE_RANGE_WRITE).
+extern int sync_file_range(int fd, long long offset, long long nbytes, unsigned int flags);
+
+/// Starts writeback of a file range without waiting for it (sync_file_range with
+/// SYNC_FILE_RANGE_WRITE, which is 2).
 static inline int reconcile_start_writeback(int fd, long long offset, long long count) {
-#ifdef SYNC_FILE_RANGE_WRITE
-  return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
-#else
-  return 0;
-#endif
+  return sync_file_range(fd, offset, count, 2);
 }
 #else
 static inline int reconcile_o_direct(void) { return 0; }

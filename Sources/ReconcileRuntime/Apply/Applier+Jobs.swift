@@ -112,6 +112,7 @@ extension Applier {
       attempts: for attempt in 1...max(1, options.retry.attempts) {
         let partial = store.claimPartial(for: job.digest)
         var request = TransferRequest(url: url, destination: partial, expectedSize: job.size)
+        request.expectedSHA256 = job.digest
         request.connectTimeout = options.connectTimeout
         request.stallTimeout = options.stallTimeout
         let events = self.events

@@ -25,6 +25,8 @@ public struct TransferRequest: Sendable {
   public var progress: (@Sendable (_ written: Int64, _ total: Int64?) -> Void)?
   /// Set by another thread to stop the transfer promptly.
   public var cancellation: CancellationFlag?
+  /// The SHA-256 the desired state pins, for sources that can check it before any byte moves.
+  public var expectedSHA256: Digest?
 
   /// A request with the default timeouts (30 s each).
   public init(
