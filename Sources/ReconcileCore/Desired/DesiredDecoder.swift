@@ -6,8 +6,9 @@ struct DesiredDecoder {
   var tenants: [Tenant] = []
   var pools: [Pool] = []
   var policy: (Policy, SourceLocation)?
+  var locks: [(LockEntry, SourceLocation)] = []
 
-  static let topLevelKeys = ["models", "tenants", "pools", "policy"]
+  static let topLevelKeys = ["models", "tenants", "pools", "policy", "locks"]
 
   init(sink: DiagnosticSink) { self.sink = sink }
 
@@ -16,6 +17,7 @@ struct DesiredDecoder {
     for item in top.list("models") ?? [] { model(item) }
     for item in top.list("tenants") ?? [] { tenant(item) }
     for item in top.list("pools") ?? [] { pool(item) }
+    for item in top.list("locks") ?? [] { lock(item) }
     if let node = top.value("policy"), let entry = top.mapping["policy"] {
       policy = (PolicyDecoder(sink: sink).decode(node), entry.keyLocation)
       map.policy = entry.keyLocation
@@ -97,8 +99,8 @@ struct DesiredDecoder {
     }
   }
 
-  static let variantKeys = ["vram", "files"]
-  static let fileKeys = ["path", "size", "sha256"]
+  static let variantKeys = ["vram", "files", "include"]
+  static let fileKeys = ["path", "size", "sha256", "git_sha1"]
 
   /// The variant in `entry`; `digests` gets where each file's sha256 is, by path.
   func variant(_ entry: DocumentNode.Entry, of model: String, digests: inout [String: SourceLocation]) -> Variant? {
@@ -110,16 +112,45 @@ struct DesiredDecoder {
     }
     guard let reader = MappingReader(entry.value, what: what, known: Self.variantKeys, sink: sink) else { return nil }
     var variant = Variant(name: entry.key, vram: reader.bytes("vram"))
-    var seen: [String: SourceLocation] = [:]
+    if let globs = reader.strings("include") {
+      if reader.mapping["files"] != nil {
+        sink.error(reader.mapping["include"]?.keyLocation, "\(what) lists both files and include; use one: include is resolved into files by 'reconcile lock'")
+      }
+      if globs.isEmpty, let entry = reader.mapping["include"] { sink.error(entry.value.location, "\(what) has an empty include list") }
+      for (glob, location) in globs {
+        if let problem = PathRules.problem(glob.replacingAll("*", with: "x").replacingAll("?", with: "x")) {
+          sink.error(location, "include glob '\(glob)' in \(what) \(problem)")
+        }
+      }
+      variant.include = globs.map(\.0)
+      return validName ? variant : nil
+    }
     let items = reader.list("files", required: true)
     if let items, items.isEmpty, let entry = reader.mapping["files"] {
       sink.error(entry.value.location, "\(what) lists no files")
     }
-    for item in items ?? [] {
+    variant.files = files(items ?? [], of: what, digests: &digests)
+    variant.files.sort { $0.path < $1.path }
+    return validName ? variant : nil
+  }
+
+  /// Decodes a list of `{ path, size, sha256, git_sha1 }`, checking paths, digests and repeats.
+  func files(_ items: [DocumentNode], of what: String, digests: inout [String: SourceLocation]) -> [FileSpec] {
+    var result: [FileSpec] = []
+    var seen: [String: SourceLocation] = [:]
+    for item in items {
       guard let file = MappingReader(item, what: "file of \(what)", known: Self.fileKeys, sink: sink) else { continue }
       let path = file.string("path", required: true)
       let size = file.bytes("size", required: true)
       let digest = file.string("sha256", required: true)
+      var gitSHA1: String?
+      if let (hex, location) = file.string("git_sha1") {
+        if hex.utf8.count == 40, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+          gitSHA1 = hex
+        } else {
+          sink.error(location, "git_sha1 must be 40 lowercase hex digits, got \(hex.unicodeScalars.count) characters")
+        }
+      }
       // A bad path still lets the digest be checked, so one run reports both.
       var checkedPath: String?
       if let (path, location) = path {
@@ -138,7 +169,7 @@ struct DesiredDecoder {
         if checked == nil { sink.error(location, DigestRules.problem(hex)) }
       }
       if let path = checkedPath, let size, let checked, let (_, location) = digest {
-        variant.files.append(FileSpec(path: path, size: size, sha256: checked))
+        result.append(FileSpec(path: path, size: size, sha256: checked, gitSHA1: gitSHA1))
         digests[path] = location
       }
     }
@@ -147,8 +178,33 @@ struct DesiredDecoder {
         sink.error(location, "path '\(path)' in \(what) is inside '\(parent)', which is listed as a file")
       }
     }
-    variant.files.sort { $0.path < $1.path }
-    return validName ? variant : nil
+    return result.sorted { $0.path < $1.path }
+  }
+
+  // MARK: Locks
+
+  static let lockKeys = ["model", "variant", "source", "include", "files"]
+
+  /// One entry of a lock file written by `reconcile lock`.
+  mutating func lock(_ node: DocumentNode) {
+    guard let reader = MappingReader(node, what: "lock", known: Self.lockKeys, sink: sink),
+      let (modelText, location) = reader.string("model", required: true),
+      let (variant, _) = reader.name("variant"),
+      let (sourceText, sourceLocation) = reader.string("source", required: true)
+    else { return }
+    guard let model = ModelID(parsing: modelText) else {
+      sink.error(location, "lock model '\(modelText)' must be name@version")
+      return
+    }
+    guard let scheme = SourceURL.scheme(of: sourceText) else {
+      sink.error(sourceLocation, "unsupported source '\(sourceText)' in the lock of \(model):\(variant)")
+      return
+    }
+    var digests: [String: SourceLocation] = [:]
+    let what = "the lock of \(model):\(variant)"
+    let include = reader.strings("include")?.map(\.0) ?? []
+    let files = files(reader.list("files", required: true) ?? [], of: what, digests: &digests)
+    locks.append((LockEntry(variant: VariantID(model: model, variant: variant), source: SourceURL(scheme: scheme, url: sourceText), include: include, files: files), location))
   }
 
   // MARK: Tenants and pools

@@ -71,14 +71,26 @@ public struct Variant: Sendable, Hashable, Codable {
   public var name: String
   /// GPU memory it needs to serve, when declared.
   public var vram: Int64?
-  /// Files in path order.
+  /// Files in path order: as declared, or from the lock when the variant uses `include:`.
   public var files: [FileSpec]
+  /// Globs selecting the files of a source, resolved by `reconcile lock` instead of listing files.
+  public var include: [String]?
+  /// What `reconcile lock` recorded for an `include:` variant, when it was locked.
+  public var lock: VariantLock?
 
   /// Creates a variant.
-  public init(name: String, vram: Int64? = nil, files: [FileSpec] = []) {
+  public init(name: String, vram: Int64? = nil, files: [FileSpec] = [], include: [String]? = nil, lock: VariantLock? = nil) {
     self.name = name
     self.vram = vram
     self.files = files
+    self.include = include
+    self.lock = lock
+  }
+
+  /// Whether the variant lists `include:` globs whose lock is missing or was made for other globs.
+  public var needsLock: Bool {
+    guard let include else { return false }
+    return lock?.include != include
   }
 
   /// Bytes of all files, counting a digest listed twice once.
@@ -96,12 +108,30 @@ public struct FileSpec: Sendable, Hashable, Codable {
   public var size: Int64
   /// The SHA-256 of the content.
   public var sha256: Digest
+  /// The git blob SHA-1 of a file kept outside Git LFS on the Hub, as `reconcile lock` found it.
+  public var gitSHA1: String?
 
   /// Creates a file entry.
-  public init(path: String, size: Int64, sha256: Digest) {
+  public init(path: String, size: Int64, sha256: Digest, gitSHA1: String? = nil) {
     self.path = path
     self.size = size
     self.sha256 = sha256
+    self.gitSHA1 = gitSHA1
+  }
+}
+
+/// What `reconcile lock` pinned for an `include:` variant: the source at a commit and the globs
+/// the file list was made for.
+public struct VariantLock: Sendable, Hashable, Codable {
+  /// The source the files were listed from, at a fixed revision (a Hub commit).
+  public var source: SourceURL
+  /// The globs the lock was made for; the lock is stale when the variant's differ.
+  public var include: [String]
+
+  /// Creates a lock record.
+  public init(source: SourceURL, include: [String]) {
+    self.source = source
+    self.include = include
   }
 }
 

@@ -23,6 +23,31 @@ public struct LoadedDesiredState: Sendable {
   public var state: DesiredState
   /// Positions of names and references, for later messages.
   public var sourceMap: SourceMap
+  /// Lock entries for variants that no longer exist or no longer use `include:`; `reconcile
+  /// lock` drops them.
+  public var staleLocks: [VariantID] = []
+  /// Every lock entry, as read.
+  public var locks: [LockEntry] = []
+}
+
+/// One variant's entry in a lock file: the pinned source and the files its globs matched.
+public struct LockEntry: Sendable, Hashable, Codable {
+  /// The variant.
+  public var variant: VariantID
+  /// The source at a fixed revision.
+  public var source: SourceURL
+  /// The globs the files were selected with.
+  public var include: [String]
+  /// The files, with size and digests.
+  public var files: [FileSpec]
+
+  /// Creates a lock entry.
+  public init(variant: VariantID, source: SourceURL, include: [String], files: [FileSpec]) {
+    self.variant = variant
+    self.source = source
+    self.include = include
+    self.files = files
+  }
 }
 
 /// Parses, merges and validates desired-state files. Pure: the caller reads the files.
@@ -45,10 +70,11 @@ public enum DesiredStateLoader {
       decoder.decode(tree)
       merged.add(decoder)
     }
-    let state = merged.state
+    var state = merged.state
+    let stale = LockApplication.apply(merged.locks.map(\.0), to: &state)
     DesiredValidator(state: state, map: merged.map, sink: sink).validate()
     if sink.hasErrors { throw DiagnosticsError(sink.sorted) }
-    return LoadedDesiredState(state: state, sourceMap: merged.map)
+    return LoadedDesiredState(state: state, sourceMap: merged.map, staleLocks: stale, locks: merged.locks.map(\.0))
   }
 }
 
@@ -59,6 +85,7 @@ struct MergedState {
   var tenants: [String: Tenant] = [:]
   var pools: [String: Pool] = [:]
   var policy: Policy?
+  var locks: [(LockEntry, SourceLocation)] = []
   var map = SourceMap()
 
   init(sink: DiagnosticSink) { self.sink = sink }
@@ -91,6 +118,13 @@ struct MergedState {
       }
       pools[pool.name] = kept
     }
+    for (lock, location) in file.locks {
+      if let first = locks.first(where: { $0.0.variant == lock.variant }) {
+        duplicate("lock of \(lock.variant)", at: location, first: first.1)
+      } else {
+        locks.append((lock, location))
+      }
+    }
     if let (policy, location) = file.policy {
       if let first = map.policy {
         duplicate("policy", at: location, first: first)
@@ -111,5 +145,25 @@ struct MergedState {
       tenants: tenants.values.sorted { $0.name < $1.name },
       pools: pools.values.sorted { $0.name < $1.name },
       policy: policy ?? Policy())
+  }
+}
+
+/// Fills `include:` variants with the files of their lock.
+enum LockApplication {
+  /// Applies `locks` to the variants they belong to; returns the entries that belong to none.
+  static func apply(_ locks: [LockEntry], to state: inout DesiredState) -> [VariantID] {
+    var stale: [VariantID] = []
+    for lock in locks {
+      guard let m = state.models.firstIndex(where: { $0.id == lock.variant.model }),
+        let v = state.models[m].variants.firstIndex(where: { $0.name == lock.variant.variant }),
+        let include = state.models[m].variants[v].include
+      else {
+        stale.append(lock.variant)
+        continue
+      }
+      state.models[m].variants[v].lock = VariantLock(source: lock.source, include: lock.include)
+      if lock.include == include { state.models[m].variants[v].files = lock.files }
+    }
+    return stale.sorted()
   }
 }

@@ -104,6 +104,8 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
   case insufficientCapacity(node: String, needed: Int64, available: Int64, detail: String)
   /// The filesystem holding the root has less free space than the downloads need.
   case insufficientSpace(node: String, needed: Int64, available: Int64, detail: String)
+  /// Variants the node needs list `include:` globs without a lock, or with a lock made for other globs.
+  case unlocked([VariantID], stale: [VariantID])
 
   public var description: String {
     switch self {
@@ -112,6 +114,10 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
       return "node '\(node)' is not in any pool (\(list)); pass --node with one of these names or add the node to a pool"
     case .insufficientCapacity(let node, let needed, let available, let detail):
       return "node '\(node)' needs \(ByteFormat.binary(needed, precision: 2)) (\(needed) bytes) for its desired models but has \(ByteFormat.binary(available, precision: 2)) (\(available) bytes) available (\(detail)); add disk, lower replicas, or move tenants to another pool"
+    case .unlocked(let variants, let stale):
+      let models = Array(Set(variants.map(\.model.description))).sorted().joined(separator: " ")
+      let list = variants.map { stale.contains($0) ? "\($0) (include: changed since it was locked)" : "\($0)" }.joined(separator: ", ")
+      return "\(list) list\(variants.count == 1 ? "s" : "") include: globs but \(variants.count == 1 ? "is" : "are") not locked; run 'reconcile lock \(models)' and commit the lock file it writes"
     case .insufficientSpace(let node, let needed, let available, let detail):
       return "node '\(node)' needs \(ByteFormat.binary(needed, precision: 2)) (\(needed) bytes) more on its filesystem but only \(ByteFormat.binary(available, precision: 2)) (\(available) bytes) is free (\(detail)); free space on the filesystem first"
     }

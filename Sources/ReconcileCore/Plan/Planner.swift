@@ -5,6 +5,11 @@ public enum Planner {
   /// The changes that make `observed` match `desired` on `node`. No I/O.
   public static func plan(_ desired: DesiredState, _ observed: ObservedState, on node: String, at now: Date) throws(PlanError) -> Plan {
     let target = try NodeTarget.resolve(desired, node: node)
+    let unlocked = target.variants.filter { desired.model($0.model)?.variant($0.variant)?.needsLock == true }.sorted()
+    if !unlocked.isEmpty {
+      let stale = unlocked.filter { desired.model($0.model)?.variant($0.variant)?.lock != nil }
+      throw .unlocked(unlocked, stale: stale)
+    }
     let index = ObservedIndex(observed)
     var changes = wantedChanges(desired, target, observed, index)
     var (evictions, kept) = unwanted(desired, target, observed, now: now)
@@ -57,12 +62,14 @@ public enum Planner {
     var replaced = Set<Digest>()  // digests downloaded over a wrong blob: links to the old inode go stale
     for id in target.variants.sorted() {
       guard let model = desired.model(id.model), let variant = model.variant(id.variant) else { continue }
+      // A locked variant is fetched from its source at the locked revision first.
+      let sources = variant.lock.map { lock in [lock.source] + model.sources.filter { $0 != lock.source } } ?? model.sources
       for file in variant.files {
         let subject = ChangeSubject(variant: id, path: file.path)
         let view = observed.variants[id]?.files[file.path]
         let blob = observed.blobs[file.sha256]
         func change(_ action: Action, _ reason: Reason, bytes: Int64 = file.size) {
-          changes.append(Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: action == .download ? model.sources : []))
+          changes.append(Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: action == .download ? sources : []))
         }
         if claimed.contains(file.sha256) {
           if let blob, let view, view.isLink(to: blob), !replaced.contains(file.sha256) { continue }
