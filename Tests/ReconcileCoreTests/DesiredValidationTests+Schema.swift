@@ -22,7 +22,7 @@ extension DesiredValidationTests {
   @Test(arguments: [
     // Top level.
     ("modles: []\n", ["d.yaml:1:1: error: unknown key 'modles' in the top level; did you mean 'models'?"]),
-    ("secrets: {}\n", ["d.yaml:1:1: error: unknown key 'secrets' in the top level; expected one of: models, tenants, pools, policy"]),
+    ("secrets: {}\n", ["d.yaml:1:1: error: unknown key 'secrets' in the top level; expected one of: models, tenants, pools, policy, locks"]),
     // Model.
     (model.replacing("    version: \"1\"\n", with: "    version: \"1\"\n    verison: \"2\"\n"),
      ["d.yaml:4:5: error: unknown key 'verison' in model; did you mean 'version'?"]),
@@ -33,7 +33,7 @@ extension DesiredValidationTests {
      ["d.yaml:7:9: error: unknown key 'vrma' in variant 'v' of model 'm@1'; did you mean 'vram'?"]),
     // File.
     (model.replacing("size: 1,", with: "size: 1, mode: 644,"),
-     ["d.yaml:8:37: error: unknown key 'mode' in file of variant 'v' of model 'm@1'; expected one of: path, size, sha256"]),
+     ["d.yaml:8:37: error: unknown key 'mode' in file of variant 'v' of model 'm@1'; expected one of: path, size, sha256, git_sha1"]),
     (model.replacing("sha256:", with: "sha:"),
      ["d.yaml:8:13: error: file of variant 'v' of model 'm@1' is missing required key 'sha256'",
       "d.yaml:8:37: error: unknown key 'sha' in file of variant 'v' of model 'm@1'; did you mean 'sha256'?"]),

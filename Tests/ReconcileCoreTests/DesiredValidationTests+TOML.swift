@@ -29,7 +29,7 @@ extension DesiredValidationTests {
     (tomlModel.replacing("version = \"1\"\n", with: "version = \"1\"\nverison = \"2\"\n"),
      ["d.toml:4:1: error: unknown key 'verison' in model; did you mean 'version'?"]),
     (tomlModel.replacing("size = 1\n", with: "size = 1\nmode = 420\n"),
-     ["d.toml:9:1: error: unknown key 'mode' in file of variant 'v' of model 'm@1'; expected one of: path, size, sha256"]),
+     ["d.toml:9:1: error: unknown key 'mode' in file of variant 'v' of model 'm@1'; expected one of: path, size, sha256, git_sha1"]),
     ("[[tenants]]\nname = \"t\"\nquota = { dsk = \"1TiB\" }\n", ["d.toml:3:11: error: unknown key 'dsk' in quota of tenant 't'; did you mean 'disk'?"]),
     ("[[pools]]\nname = \"p\"\n[[pools.nodes]]\nname = \"n\"\ndisk = \"1TiB\"\ndrain = true\n",
      ["d.toml:6:1: error: unknown key 'drain' in node of pool 'p'; did you mean 'draining'?"]),
