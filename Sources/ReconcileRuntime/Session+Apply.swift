@@ -57,9 +57,4 @@ extension Session {
     return PreparedApply(plan: plan, desired: loaded.state, observed: observed, registry: registry, lock: lock)
   }
 
-  /// The transfers this build supports, by scheme.
-  public static func transfers() -> [SourceURL.Scheme: any Transfer] {
-    let http = HTTPTransfer()
-    return [.http: http, .https: http, .file: FileTransfer()]
-  }
 }

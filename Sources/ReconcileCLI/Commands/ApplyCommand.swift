@@ -61,7 +61,7 @@ struct ApplyCommand: ParsableCommand {
         user: ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "uid \(getuid())",
         command: command, sourceBase: settings.desired, desiredCommit: plan.desired.commit)
       options.stallTimeout = 30
-      let applier = Applier(root: session.root, registry: prepared.registry, transfers: Session.transfers(), options: options, events: reporter.handle)
+      let applier = Applier(root: session.root, registry: prepared.registry, transfers: Session.transfers(settings: settings.sources), options: options, events: reporter.handle)
       let summary = try applier.apply(plan, desired: prepared.desired, observed: prepared.observed)
       print(ApplySummaryRenderer.text(summary, plan: plan))
       return summary.isSuccess

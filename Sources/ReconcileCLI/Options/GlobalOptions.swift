@@ -30,13 +30,15 @@ struct GlobalOptions: ParsableArguments {
 }
 
 /// Where things are, once flags, environment and config file have been combined.
-struct Settings: Equatable {
+struct Settings {
   var desired: String
   var root: String
   var node: String
+  /// How to reach Hub and S3 sources.
+  var sources: SourceSettings
 
   static let defaultConfig = "/etc/reconcile/config.toml"
-  static let configKeys = ["desired", "root", "node"]
+  static let configKeys = ["desired", "root", "node", "hf_endpoint", "s3_endpoint", "s3_region", "s3_path_style"]
 
   static func resolve(flags: GlobalOptions, environment: [String: String]) throws -> Settings {
     let config = try ConfigFile.load(path: flags.config ?? environment["RECONCILE_CONFIG"], defaultPath: defaultConfig)
@@ -46,7 +48,8 @@ struct Settings: Equatable {
     return Settings(
       desired: pick(flags.desired, "RECONCILE_DESIRED", "desired") ?? "Desired/",
       root: pick(flags.root, "RECONCILE_ROOT", "root") ?? "/var/lib/reconcile",
-      node: pick(flags.node, "RECONCILE_NODE", "node") ?? hostName())
+      node: pick(flags.node, "RECONCILE_NODE", "node") ?? hostName(),
+      sources: try SourceSettings.from(environment: environment, config: config))
   }
 
   static func hostName() -> String {

@@ -46,6 +46,8 @@ extension HTTPTransfer {
     private var base: Int64 = 0
     private var restarted = false
     private var failure: Outcome?
+    /// An error status, answered once the start of its body (kept in `responseBody`) arrived.
+    private var statusFailure: TransferError?
     private var throttle = ProgressThrottle()
     /// When the last header line or body byte arrived (monotonic nanoseconds); 0 before the first.
     private var lastActivity: UInt64 = 0
@@ -81,6 +83,9 @@ extension HTTPTransfer {
       where !["range", "if-range"].contains(name.lowercased()) && !(name + value).contains(where: \.isNewline) {
         headers = curl_slist_append(headers, "\(name): \(value)")
       }
+      if let token = request.signing?.sessionToken, !token.contains(where: \.isNewline) {
+        headers = curl_slist_append(headers, "x-amz-security-token: \(token)")
+      }
       if start.offset > 0 {
         headers = curl_slist_append(headers, "Range: bytes=\(start.offset)-")
         if let validator { headers = curl_slist_append(headers, "If-Range: \(validator)") }
@@ -101,7 +106,13 @@ extension HTTPTransfer {
       _ = reconcile_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
       // A proxy's "200 Connection established" is not the answer.
       _ = reconcile_curl_setopt_long(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
+      // A signed request is not followed elsewhere: the signature is for this host, the token is not.
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.signing == nil ? 1 : 0)
+      if let signing = request.signing {
+        _ = reconcile_curl_setopt_string(handle, CURLOPT_AWS_SIGV4, signing.provider)
+        _ = reconcile_curl_setopt_string(handle, CURLOPT_USERNAME, signing.accessKeyID)
+        _ = reconcile_curl_setopt_string(handle, CURLOPT_PASSWORD, signing.secretAccessKey)
+      }
       _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_FAILONERROR, 0)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
@@ -162,7 +173,7 @@ extension HTTPTransfer {
 
     private func headersEnded() -> Bool {
       // Interim responses and redirects curl follows are not the answer.
-      if (100..<200).contains(status) || ((300..<400).contains(status) && hasLocation) { return true }
+      if (100..<200).contains(status) || ((300..<400).contains(status) && hasLocation && request.signing == nil) { return true }
       answered = true
       switch status {
       case 200:
@@ -191,7 +202,9 @@ extension HTTPTransfer {
         failure = .alreadyComplete(total: contentRange?.total)
         return false
       default:
-        return fail(TransferError(.http(status), url: url, message: "HTTP \(status) \(Exchange.reasonPhrase(status, fallback: reason))".trimmingCharacters(in: .whitespaces)))
+        statusFailure = TransferError(.http(status), url: url, message: "HTTP \(status) \(Exchange.reasonPhrase(status, fallback: reason))".trimmingCharacters(in: .whitespaces))
+        statusFailure?.responseBody = Data()
+        return true
       }
       let current = PartialMetadata(url: url, etag: etag, lastModified: lastModified)
       if status == 200 || metadata != current { try? current.save(for: request.destination) }
@@ -200,8 +213,13 @@ extension HTTPTransfer {
 
     /// Body bytes of the final response. False aborts the transfer.
     private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-      guard let writer else { return false }
       lastActivity = DispatchTime.now().uptimeNanoseconds
+      if let kept = statusFailure?.responseBody {
+        let room = 4096 - kept.count
+        statusFailure?.responseBody = kept + Data(bytes.prefix(room))
+        return bytes.count < room
+      }
+      guard let writer else { return false }
       if let expected = request.expectedSize, base + writer.bytesAppended + Int64(bytes.count) > expected {
         return fail(tooLarge("the source sent more than the expected \(expected) bytes"))
       }
@@ -236,6 +254,7 @@ extension HTTPTransfer {
     // MARK: Completion
 
     private func finish(_ handle: UnsafeMutableRawPointer, code: CURLcode) -> Outcome {
+      if let statusFailure { return .failed(statusFailure) }
       if let failure {
         // Keep what arrived before a stall so that the next attempt resumes after it.
         if case .failed(let error) = failure, error.kind == .stalled, let writer {

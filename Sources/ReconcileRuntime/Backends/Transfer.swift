@@ -27,13 +27,15 @@ public struct TransferRequest: Sendable {
   public var cancellation: CancellationFlag?
   /// The SHA-256 the desired state pins, for sources that can check it before any byte moves.
   public var expectedSHA256: Digest?
+  /// Signs the request with AWS Signature Version 4 (S3 and S3-compatible stores) when set.
+  public var signing: AWSSigV4?
 
   /// A request with the default timeouts (30 s each).
   public init(
     url: String, destination: String, expectedSize: Int64? = nil, headers: [String: String] = [:],
     connectTimeout: Double = 30, stallTimeout: Double = 30,
     progress: (@Sendable (_ written: Int64, _ total: Int64?) -> Void)? = nil,
-    cancellation: CancellationFlag? = nil
+    cancellation: CancellationFlag? = nil, signing: AWSSigV4? = nil
   ) {
     self.url = url
     self.destination = destination
@@ -43,6 +45,7 @@ public struct TransferRequest: Sendable {
     self.stallTimeout = stallTimeout
     self.progress = progress
     self.cancellation = cancellation
+    self.signing = signing
   }
 }
 
@@ -105,6 +108,8 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
   /// Whether the same request may succeed later: server errors, throttling, network trouble,
   /// timeouts, stalls and truncated bodies.
   public var isRetryable: Bool
+  /// The first 4 KiB of an error response's body (S3 names its cause there); never printed.
+  public var responseBody: Data?
 
   /// An error whose retryability follows from its kind unless given.
   public init(_ kind: Kind, url: String, message: String, isRetryable: Bool? = nil) {
