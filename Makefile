@@ -4,11 +4,15 @@ PREFIX ?= /usr/local
 DEMO_ROOT ?= $(CURDIR)/.demo-root
 BENCH_DIR ?= /tmp/reconcile-bench
 
-.PHONY: deps build release test demo bench install format clean
+.PHONY: deps test-deps build release test demo bench install format clean
 
 # Debian packages the build links against (installed when missing and running as root).
 deps:
 	@Scripts/install-deps.sh
+
+# The build's packages, and the Python packages the tests run real servers and clients with.
+test-deps:
+	@Scripts/install-deps.sh --test
 
 build: deps
 	$(SWIFT) build
@@ -17,7 +21,7 @@ release: deps
 	$(SWIFT) build -c release
 
 # Builds everything (the e2e tests run the built binary) and runs every test.
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
