@@ -37,8 +37,10 @@ struct ApplyCommand: ParsableCommand {
       let prepared = try session.prepareApply(saved: saved, lockTimeout: lockTimeout, command: command)
       defer { prepared.lock.release() }
       let plan = prepared.plan
+      let settings = try global.settings()
       guard plan.hasChanges else {
         print("No changes. Node \(plan.node) matches the desired state.")
+        try publishCache(settings, prepared: prepared)
         return true
       }
       print(PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
@@ -54,7 +56,6 @@ struct ApplyCommand: ParsableCommand {
       }
       print("")
       fflush(nil)
-      let settings = try global.settings()
       let reporter = ProgressReporter(live: isatty(STDERR_FILENO) == 1, format: format)
       var options = ApplyOptions(
         concurrency: prepared.desired.policy.concurrency, retry: prepared.desired.policy.retry,
@@ -64,9 +65,25 @@ struct ApplyCommand: ParsableCommand {
       let applier = Applier(root: session.root, registry: prepared.registry, transfers: Session.transfers(settings: settings.sources), options: options, events: reporter.handle)
       let summary = try applier.apply(plan, desired: prepared.desired, observed: prepared.observed)
       print(ApplySummaryRenderer.text(summary, plan: plan))
+      try publishCache(settings, prepared: prepared)
       return summary.isSuccess
     }
     if !outcome { throw ExitCode.failure }
+  }
+}
+
+extension ApplyCommand {
+  /// Publishes the node's Hub models as a Hugging Face cache when `hf_cache` is set; only
+  /// variants whose files are all in the store are published.
+  func publishCache(_ settings: Settings, prepared: PreparedApply) throws {
+    guard let cache = settings.hfCache else { return }
+    let session = try global.session()
+    let target = try NodeTarget.resolve(prepared.desired, node: prepared.plan.node)
+    let complete = target.variants.filter { id in
+      prepared.desired.model(id.model)?.variant(id.variant)?.files.allSatisfy { FileStatus.of(session.root.blob($0.sha256)) != nil } ?? false
+    }
+    let published = try HFCachePublisher(root: session.root, cache: cache).publish(prepared.desired, variants: complete)
+    if !published.isEmpty { print("Hugging Face cache \(cache): \(published.joined(separator: ", ")).") }
   }
 }
 

@@ -36,9 +36,11 @@ struct Settings {
   var node: String
   /// How to reach Hub and S3 sources.
   var sources: SourceSettings
+  /// Where to publish Hub models as a Hugging Face cache, if anywhere.
+  var hfCache: String?
 
   static let defaultConfig = "/etc/reconcile/config.toml"
-  static let configKeys = ["desired", "root", "node", "hf_endpoint", "s3_endpoint", "s3_region", "s3_path_style"]
+  static let configKeys = ["desired", "root", "node", "hf_cache", "hf_endpoint", "s3_endpoint", "s3_region", "s3_path_style"]
 
   static func resolve(flags: GlobalOptions, environment: [String: String]) throws -> Settings {
     let config = try ConfigFile.load(path: flags.config ?? environment["RECONCILE_CONFIG"], defaultPath: defaultConfig)
@@ -49,7 +51,8 @@ struct Settings {
       desired: pick(flags.desired, "RECONCILE_DESIRED", "desired") ?? "Desired/",
       root: pick(flags.root, "RECONCILE_ROOT", "root") ?? "/var/lib/reconcile",
       node: pick(flags.node, "RECONCILE_NODE", "node") ?? hostName(),
-      sources: try SourceSettings.from(environment: environment, config: config))
+      sources: try SourceSettings.from(environment: environment, config: config),
+      hfCache: pick(nil, "RECONCILE_HF_CACHE", "hf_cache"))
   }
 
   static func hostName() -> String {

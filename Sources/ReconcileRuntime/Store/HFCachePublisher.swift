@@ -1,0 +1,136 @@
+import COpenSSL
+import Foundation
+import ReconcileCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Publishes Hub models held by the node as a Hugging Face cache (`HF_HUB_CACHE` layout), so
+/// transformers and diffusers load them with `HF_HUB_OFFLINE=1` and no second copy on disk:
+///
+/// ```
+/// <cache>/models--ORG--REPO/blobs/<etag>              hard links into reconcile's blobs
+/// <cache>/models--ORG--REPO/snapshots/<commit>/<path> relative symlinks to ../../blobs/<etag>
+/// <cache>/models--ORG--REPO/refs/<revision>           the commit, no trailing newline
+/// ```
+///
+/// The etag of a file is its SHA-256 when it is stored in Git LFS and its git blob SHA-1
+/// otherwise, as the Hub names them: the SHA-1 comes from the lock file (`git_sha1`), or is
+/// computed from the stored blob for small files declared by hand.
+public struct HFCachePublisher: Sendable {
+  /// The node's store.
+  public var root: NodeRoot
+  /// The cache directory.
+  public var cache: String
+
+  /// Creates a publisher.
+  public init(root: NodeRoot, cache: String) {
+    self.root = root
+    self.cache = cache
+  }
+
+  /// Files below this size without a recorded git SHA-1 are treated as kept outside LFS.
+  static let lfsThreshold: Int64 = 10 << 20
+
+  /// Publishes every variant in `variants` whose source is a Hub repository at a known commit.
+  /// Returns the repositories published, as `ORG/REPO@commit`.
+  @discardableResult
+  public func publish(_ desired: DesiredState, variants: Set<VariantID>) throws -> [String] {
+    var published: [String] = []
+    for id in variants.sorted() {
+      guard let model = desired.model(id.model), let variant = model.variant(id.variant),
+        let (reference, declared) = hubSource(model: model, variant: variant), HubReference.isCommitID(reference.revision)
+      else { continue }
+      let prefix = reference.kind == .dataset ? "datasets" : "models"
+      let repository = "\(cache)/\(prefix)--\(reference.repo.replacingOccurrences(of: "/", with: "--"))"
+      for file in variant.files {
+        let etag = try etag(of: file)
+        let blob = "\(repository)/blobs/\(etag)"
+        try ensureLink(from: root.blob(file.sha256), to: blob)
+        let snapshot = "\(repository)/snapshots/\(reference.revision)/\(file.path)"
+        let depth = file.path.split(separator: "/").count - 1
+        try ensureSymlink(at: snapshot, pointingTo: String(repeating: "../", count: depth + 2) + "blobs/\(etag)")
+      }
+      if !HubReference.isCommitID(declared) {
+        try write(reference.revision, to: "\(repository)/refs/\(declared)")
+      }
+      published.append("\(reference.repo)@\(reference.revision)")
+    }
+    return published
+  }
+
+  /// The Hub source a variant's files come from: its lock's pinned source, else the model's
+  /// first `hf://` source; with the revision the desired state names (a branch, tag or commit).
+  func hubSource(model: Model, variant: Variant) -> (HubReference, declared: String)? {
+    let declaredSource = model.sources.first { $0.scheme == .hf }
+    guard let source = variant.lock?.source.scheme == .hf ? variant.lock?.source : declaredSource,
+      let reference = try? HubReference(parsing: source.url)
+    else { return nil }
+    let declared = declaredSource.flatMap { try? HubReference(parsing: $0.url) }?.revision ?? reference.revision
+    return (reference, declared)
+  }
+
+  func etag(of file: FileSpec) throws -> String {
+    if let git = file.gitSHA1 { return git }
+    guard file.size < Self.lfsThreshold else { return file.sha256.hex }
+    return try Self.gitBlobSHA1(ofFileAt: root.blob(file.sha256))
+  }
+
+  /// `sha1("blob <size>\0" + content)`, the name git gives a file's content.
+  static func gitBlobSHA1(ofFileAt path: String) throws -> String {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw BlobStore.StoreError(what: "read \(path)", code: errno == 0 ? ENOENT : errno)
+    }
+    guard let context = EVP_MD_CTX_new() else { throw BlobStore.StoreError(what: "sha1 \(path)", code: ENOMEM) }
+    defer { EVP_MD_CTX_free(context) }
+    EVP_DigestInit_ex(context, EVP_sha1(), nil)
+    let header = Array("blob \(data.count)\0".utf8)
+    EVP_DigestUpdate(context, header, header.count)
+    data.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+    var output = [UInt8](repeating: 0, count: 20)
+    var length: UInt32 = 0
+    EVP_DigestFinal_ex(context, &output, &length)
+    return output.map { String(format: "%02x", $0) }.joined()
+  }
+
+  func ensureLink(from source: String, to target: String) throws {
+    if let existing = FileStatus.of(target), let blob = FileStatus.of(source),
+      existing.fingerprint.inode == blob.fingerprint.inode, existing.fingerprint.device == blob.fingerprint.device
+    {
+      return
+    }
+    try makeParent(of: target)
+    let temporary = "\(target).\(BlobStore.uniqueSuffix()).tmp"
+    guard Glibc.link(source, temporary) == 0 else {
+      throw BlobStore.StoreError(what: "link \(source) to \(temporary) (the HF cache must be on the root's filesystem)", code: errno)
+    }
+    guard rename(temporary, target) == 0 else {
+      let code = errno
+      unlink(temporary)
+      throw BlobStore.StoreError(what: "rename \(temporary) to \(target)", code: code)
+    }
+  }
+
+  func ensureSymlink(at path: String, pointingTo destination: String) throws {
+    if FileStatus.of(path)?.kind == .symlink, (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == destination { return }
+    try makeParent(of: path)
+    let temporary = "\(path).\(BlobStore.uniqueSuffix()).tmp"
+    guard symlink(destination, temporary) == 0 else { throw BlobStore.StoreError(what: "symlink \(temporary)", code: errno) }
+    guard rename(temporary, path) == 0 else {
+      let code = errno
+      unlink(temporary)
+      throw BlobStore.StoreError(what: "rename \(temporary) to \(path)", code: code)
+    }
+  }
+
+  func write(_ text: String, to path: String) throws {
+    if let current = try? String(contentsOfFile: path, encoding: .utf8), current == text { return }
+    try makeParent(of: path)
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+  }
+
+  func makeParent(of path: String) throws {
+    try BlobStore(root: root).makeDirectories((path as NSString).deletingLastPathComponent)
+  }
+}
