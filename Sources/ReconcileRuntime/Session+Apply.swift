@@ -53,6 +53,7 @@ extension Session {
       plan = try Planner.plan(loaded.state, observed, on: node, at: now)
       plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: desiredDigest)
       plan.observedDigest = observedDigest
+      plan = pinningHubRevisions(plan)
     }
     return PreparedApply(plan: plan, desired: loaded.state, observed: observed, registry: registry, lock: lock)
   }

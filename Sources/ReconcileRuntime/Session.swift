@@ -12,12 +12,15 @@ public struct Session: Sendable {
   public var root: NodeRoot
   /// The node's name as pools list it.
   public var node: String
+  /// How to reach Hub and S3 sources; plans resolve Hub branches and tags to commits with it.
+  public var sources: SourceSettings?
 
   /// Creates a session.
-  public init(desired: String, root: String, node: String) {
+  public init(desired: String, root: String, node: String, sources: SourceSettings? = nil) {
     self.desired = DesiredDirectory(path: desired)
     self.root = NodeRoot(root)
     self.node = node
+    self.sources = sources
   }
 
   /// Reads and validates the desired state; throws `DesiredDirectory.ReadError` or `DiagnosticsError`.
@@ -52,7 +55,7 @@ public struct Session: Sendable {
     var plan = try Planner.plan(loaded.state, observed, on: node, at: now)
     plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: desiredDigest)
     plan.observedDigest = Self.digest(of: observed)
-    return plan
+    return pinningHubRevisions(plan)
   }
 
   /// The inventory for `status`.
@@ -88,5 +91,25 @@ public struct Session: Sendable {
       }
     }
     return hasher.finalize().hex
+  }
+
+  /// The plan with every Hub source at a branch or tag replaced by the commit it points to now,
+  /// so the plan shows, and apply fetches, exactly that commit. A source that cannot be
+  /// resolved (offline, no access) stays as written; apply reports its error if it is used.
+  public func pinningHubRevisions(_ plan: Plan) -> Plan {
+    guard let settings = sources?.hub else { return plan }
+    var resolved: [String: String] = [:]
+    var plan = plan
+    for index in plan.changes.indices where plan.changes[index].action == .download {
+      plan.changes[index].sources = plan.changes[index].sources.map { source in
+        guard source.scheme == .hf, let reference = try? HubReference(parsing: source.url), !reference.isCommit else { return source }
+        if resolved[source.url] == nil {
+          resolved[source.url] = (try? HubAPI(settings: settings, timeout: 15).resolveRevision(reference)) ?? ""
+        }
+        guard let commit = resolved[source.url], !commit.isEmpty else { return source }
+        return SourceURL(scheme: .hf, url: reference.at(revision: commit).description)
+      }
+    }
+    return plan
   }
 }

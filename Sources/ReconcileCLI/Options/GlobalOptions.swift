@@ -25,7 +25,7 @@ struct GlobalOptions: ParsableArguments {
   /// A session for the resolved settings.
   func session() throws -> Session {
     let settings = try settings()
-    return Session(desired: settings.desired, root: settings.root, node: settings.node)
+    return Session(desired: settings.desired, root: settings.root, node: settings.node, sources: settings.sources)
   }
 }
 

@@ -20,7 +20,7 @@ extension HubAPI {
     case 401:
       message = settings.token == nil
         ? "HTTP 401 Unauthorized — set \(variable) to a token with access to \(repo)"
-        : "HTTP 401 Unauthorized — the token in \(variable) was refused (invalid or expired); set \(variable) to a token with access to \(repo)"
+        : "HTTP 401 Unauthorized — the token in \(variable) is invalid or has no access to \(repo)"
     case 403:
       let why = code == "GatedRepo" ? "gated: accept its conditions on the Hub with the token's account" : "gated or private"
       message = settings.token == nil
