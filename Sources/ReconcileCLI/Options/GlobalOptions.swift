@@ -40,7 +40,7 @@ struct Settings {
   var hfCache: String?
 
   static let defaultConfig = "/etc/reconcile/config.toml"
-  static let configKeys = ["desired", "root", "node", "hf_cache", "hf_endpoint", "s3_endpoint", "s3_region", "s3_path_style"]
+  static let configKeys = ["desired", "root", "node", "hf_cache", "hf_endpoint"] + S3Settings.configKeys
 
   static func resolve(flags: GlobalOptions, environment: [String: String]) throws -> Settings {
     let config = try ConfigFile.load(path: flags.config ?? environment["RECONCILE_CONFIG"], defaultPath: defaultConfig)
