@@ -153,7 +153,10 @@ extension Applier {
       if let audit { try? registry.finishAction(id: audit, outcome: "failed", detail: lastCause, at: Date()) }
     }
     let count = job.sources.count
-    let message = "\(action): \(count == 1 ? "the source" : "all \(count) sources") failed (\(causes.joined(separator: "; ")))"
+    // One line per source and its cause, so a long list stays readable in a terminal or journal.
+    let message = count == 1
+      ? "\(action): the source failed (\(causes.joined(separator: "; ")))"
+      : "\(action): all \(count) sources failed:" + causes.map { "\n  \($0)" }.joined()
     summary.update { $0.failures.append((action, message)) }
     events(.actionFinished(action, .failed(message)))
     return false
