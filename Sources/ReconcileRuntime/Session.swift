@@ -53,6 +53,7 @@ public struct Session: Sendable {
     let (loaded, desiredDigest) = try loadDesiredWithDigest()
     let observed = try observe()
     var plan = try Planner.plan(loaded.state, observed, on: node, at: now)
+    if holdsRoot { try checkTenantGroups(loaded.state) }
     plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: desiredDigest)
     plan.observedDigest = Self.digest(of: observed)
     return pinningHubRevisions(plan)
@@ -109,6 +110,9 @@ public struct Session: Sendable {
         guard let commit = resolved[source.url], !commit.isEmpty else { return source }
         return SourceURL(scheme: .hf, url: reference.at(revision: commit).description)
       }
+      // A locked source and the declared branch pinned to the same commit are one source.
+      var seen = Set<String>()
+      plan.changes[index].sources = plan.changes[index].sources.filter { seen.insert($0.url).inserted }
     }
     return plan
   }

@@ -1,3 +1,4 @@
+import Foundation
 import ReconcileCore
 
 /// Everything a plan does with one digest: fetch or verify it once, then link every view of it.
@@ -40,12 +41,23 @@ struct DigestJob: Sendable {
       if isPrimary, jobs[digest]?.primary == nil {
         jobs[digest]?.primary = change
         var seen = Set<String>()
-        let candidates = change.sources.map { ($0, path) } + (alternatives[digest] ?? [])
+        // Other models' sources come after the plan's, once each; a Hub repository the plan
+        // already names (pinned to a commit) is not tried again at its branch.
+        let planned = Set(change.sources.compactMap(Self.hubRepository))
+        let others = (alternatives[digest] ?? []).filter { Self.hubRepository($0.0).map { !planned.contains($0) } ?? true }
+        let candidates = change.sources.map { ($0, path) } + others
         jobs[digest]?.sources = candidates.filter { seen.insert("\($0.0.url)|\($0.1)").inserted }
       } else {
         jobs[digest]?.linkChanges.append(change)
       }
     }
     return order.compactMap { jobs[$0] }
+  }
+
+  /// `[datasets/]ORG/REPO` of a Hub source, without its revision; nil for other schemes.
+  static func hubRepository(_ source: SourceURL) -> String? {
+    guard source.scheme == .hf else { return nil }
+    let rest = source.url.dropFirst("hf://".count)
+    return String(rest.prefix { $0 != "@" }).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
   }
 }

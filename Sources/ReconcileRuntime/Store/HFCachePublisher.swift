@@ -44,8 +44,10 @@ public struct HFCachePublisher: Sendable {
       else { continue }
       let prefix = reference.kind == .dataset ? "datasets" : "models"
       let repository = "\(cache)/\(prefix)--\(reference.repo.replacingOccurrences(of: "/", with: "--"))"
+      // A Hub lock records git_sha1 for every file kept outside LFS: the others are LFS files.
+      let lockedFromHub = variant.lock?.source.scheme == .hf && !variant.needsLock
       for file in variant.files {
-        let etag = try etag(of: file)
+        let etag = try etag(of: file, lockedFromHub: lockedFromHub)
         let blob = "\(repository)/blobs/\(etag)"
         try ensureLink(from: root.blob(file.sha256), to: blob)
         let snapshot = "\(repository)/snapshots/\(reference.revision)/\(file.path)"
@@ -71,9 +73,11 @@ public struct HFCachePublisher: Sendable {
     return (reference, declared)
   }
 
-  func etag(of file: FileSpec) throws -> String {
+  /// The Hub's etag of `file`: its git SHA-1 when known, its SHA-256 when it is an LFS file (a
+  /// file of a Hub lock without git SHA-1, or a large one), else the SHA-1 of the stored blob.
+  func etag(of file: FileSpec, lockedFromHub: Bool = false) throws -> String {
     if let git = file.gitSHA1 { return git }
-    guard file.size < Self.lfsThreshold else { return file.sha256.hex }
+    guard !lockedFromHub, file.size < Self.lfsThreshold else { return file.sha256.hex }
     return try Self.gitBlobSHA1(ofFileAt: root.blob(file.sha256))
   }
 
