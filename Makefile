@@ -50,6 +50,7 @@ demo: build
 bench: release
 	@Scripts/bench.sh $(BENCH_DIR)
 	@Scripts/bench-apply.sh $(BENCH_DIR)
+	@Scripts/bench-tenants.sh $(BENCH_DIR)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

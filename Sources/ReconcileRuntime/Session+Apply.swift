@@ -36,6 +36,8 @@ extension Session {
         throw StalePlanError(description: "the desired state in \(desired.path) changed since the plan was made (files digest \(saved.desired.digest.prefix(12))…, now \(desiredDigest.prefix(12))…); run 'reconcile plan -o FILE' again and review it")
       }
     }
+    // Before anything is written: a tenant's view needs its group on this node.
+    try checkTenantGroups(loaded.state)
     try BlobStore(root: root).prepare()
     let lock = try RootLock(path: root.state + "/lock", timeout: lockTimeout, command: command)
     let registry = try SQLiteRegistry(path: root.registry)

@@ -42,6 +42,7 @@ public struct Session: Sendable {
 
   /// Scans the root, trusting files whose fingerprints the registry recorded as verified.
   public func observe() throws -> ObservedState {
+    try checkStoreReadable()
     let registry = try existingRegistry()
     return NodeRootScanner(root: root).scan(
       verified: try registry?.verifiedDigests() ?? [:], lastUse: try registry?.lastUse() ?? [:],

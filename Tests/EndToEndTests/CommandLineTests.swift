@@ -67,14 +67,16 @@ import Testing
   @Test(arguments: [("gpu-a-01", Int32(2)), ("gpu-a-03", Int32(0))])
   func detailedExitcode(node: String, status: Int32) throws {
     let root = try TemporaryDirectory()
-    let result = try Binary.run(["plan", "--desired", "Examples/fleet", "--root", root.path, "--node", node, "--detailed-exitcode"])
+    let fleet = try ScaledFleet()
+    let result = try Binary.run(["plan", "--desired", fleet.path, "--root", root.path, "--node", node, "--detailed-exitcode"])
     #expect(result.status == status, "\(result.stderr)")
   }
 
   @Test func planJSONAndSavedPlanAreTheSameDocument() throws {
     let root = try TemporaryDirectory()
     let saved = root.path + "/plan.json"
-    let result = try Binary.run(["plan", "--desired", "Examples/fleet", "--root", root.path + "/node", "--node", "gpu-l-01", "--json", "-o", saved])
+    let fleet = try ScaledFleet()
+    let result = try Binary.run(["plan", "--desired", fleet.path, "--root", root.path + "/node", "--node", "gpu-l-01", "--json", "-o", saved])
     #expect(result.status == 0, "\(result.stderr)")
     let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     #expect(document["formatVersion"] as? Int == 1)
@@ -110,8 +112,9 @@ import Testing
 
   @Test func configFileSuppliesDefaults() throws {
     let directory = try TemporaryDirectory()
+    let fleet = try ScaledFleet()
     let config = try directory.write("config.toml", """
-      desired = "\(Binary.packageRoot.path)/Examples/fleet"
+      desired = "\(fleet.path)"
       root = "\(directory.path)/root"
       node = "gpu-l-01"
       """)
@@ -124,5 +127,27 @@ import Testing
     let refused = try Binary.run(["plan"], environment: ["RECONCILE_CONFIG": bad])
     #expect(refused.status == 1)
     #expect(refused.stderr.contains("bad.toml:1:1: error: unknown key 'nodes' in config"))
+  }
+}
+
+/// Examples/fleet with every size divided by 2^20, so that plans which check the filesystem's
+/// free space pass on any test machine; the structure (models, variants, files, placement) is
+/// unchanged.
+final class ScaledFleet {
+  let directory: TemporaryDirectory
+  var path: String { directory.path }
+
+  init() throws {
+    directory = try TemporaryDirectory()
+    let source = Binary.packageRoot.appendingPathComponent("Examples/fleet")
+    for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".yaml") {
+      var text = try String(contentsOf: source.appendingPathComponent(name), encoding: .utf8)
+      let pattern = try NSRegularExpression(pattern: "size: ([0-9]+)")
+      for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+        guard let range = Range(match.range(at: 1), in: text), let size = Int64(text[range]) else { continue }
+        text.replaceSubrange(range, with: String(max(1, size >> 20)))
+      }
+      try directory.write(name, text)
+    }
   }
 }

@@ -92,7 +92,12 @@ import Testing
     let target = try NodeTarget.resolve(desired, node: "gpu-a-01")
     let rows = Inventory.rows(desired, try Self.busyNode(desired), target: target)
     try Snapshot.assert(StatusRenderer.table(rows, node: "gpu-a-01", now: Self.now), named: "status-busy-gpu-a-01.txt")
-    try Snapshot.assert(try StatusRenderer.json(rows, node: "gpu-a-01"), named: "status-busy-gpu-a-01.json")
+    let served = Set(target.servedTenants(in: desired).map(\.name))
+    let tenants = TenantUsage.compute(desired).filter { served.contains($0.tenant) }
+    try Snapshot.assert(try StatusRenderer.json(rows, node: "gpu-a-01", tenants: tenants), named: "status-busy-gpu-a-01.json")
+    let research = try #require(tenants.first { $0.tenant == "research" })
+    let text = TenantStatusRenderer.text(research, desired: desired, rows: rows, nodeVariants: target.variants, node: "gpu-a-01", served: true)
+    try Snapshot.assert(text, named: "status-tenant-research-gpu-a-01.txt")
   }
 
   func stamped(_ plan: Plan) -> Plan {

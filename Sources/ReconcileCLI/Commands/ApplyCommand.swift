@@ -40,6 +40,10 @@ struct ApplyCommand: ParsableCommand {
       let settings = try global.settings()
       guard plan.hasChanges else {
         print("No changes. Node \(plan.node) matches the desired state.")
+        // The plan does not cover tenant views; they converge on every run, changes or not.
+        let views = try Applier.refreshTenantViews(
+          root: session.root, registry: prepared.registry, desired: prepared.desired, observed: prepared.observed, node: plan.node)
+        if !views.tenants.isEmpty { print("Updated tenant views: \(views.tenants.joined(separator: ", ")).") }
         try publishCache(settings, prepared: prepared)
         return true
       }
@@ -62,7 +66,9 @@ struct ApplyCommand: ParsableCommand {
         user: ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "uid \(getuid())",
         command: command, sourceBase: settings.desired, desiredCommit: plan.desired.commit)
       options.stallTimeout = 30
-      let applier = Applier(root: session.root, registry: prepared.registry, transfers: Session.transfers(settings: settings.sources), options: options, events: reporter.handle)
+      let target = try NodeTarget.resolve(prepared.desired, node: plan.node)
+      let transfers = TenantTransferLimits(prepared.desired, target: target).wrapping(Session.transfers(settings: settings.sources))
+      let applier = Applier(root: session.root, registry: prepared.registry, transfers: transfers, options: options, events: reporter.handle)
       let summary = try applier.apply(plan, desired: prepared.desired, observed: prepared.observed)
       print(ApplySummaryRenderer.text(summary, plan: plan))
       try publishCache(settings, prepared: prepared)
@@ -82,7 +88,25 @@ extension ApplyCommand {
     let complete = target.variants.filter { id in
       prepared.desired.model(id.model)?.variant(id.variant)?.files.allSatisfy { FileStatus.of(session.root.blob($0.sha256)) != nil } ?? false
     }
+    // A new hard link changes a blob's ctime: record the new fingerprint of every blob trusted
+    // before, as apply does after its own links, so that the next run hashes nothing.
+    let verified = try prepared.registry.verifiedDigests()
+    var trusted: [Digest: StatFingerprint] = [:]
+    for id in complete {
+      for file in prepared.desired.model(id.model)?.variant(id.variant)?.files ?? [] {
+        if let fingerprint = FileStatus.of(session.root.blob(file.sha256))?.fingerprint, verified[fingerprint] == file.sha256 {
+          trusted[file.sha256] = fingerprint
+        }
+      }
+    }
     let published = try HFCachePublisher(root: session.root, cache: cache).publish(prepared.desired, variants: complete)
+    let relinked = trusted.compactMap { digest, before -> (StatFingerprint, Digest)? in
+      guard let now = FileStatus.of(session.root.blob(digest))?.fingerprint, now != before, now.device == before.device,
+        now.inode == before.inode, now.size == before.size, now.mtimeNs == before.mtimeNs
+      else { return nil }
+      return (now, digest)
+    }
+    try prepared.registry.recordVerified(relinked, at: Date())
     if !published.isEmpty { print("Hugging Face cache \(cache): \(published.joined(separator: ", ")).") }
   }
 }
@@ -105,6 +129,7 @@ enum ApplySummaryRenderer {
     let took = "in \(ByteFormat.fixed(summary.seconds, 1)) s"
     var lines: [String] = []
     for path in summary.quarantined { lines.append("quarantined: \(path)") }
+    if !summary.tenantViews.isEmpty { lines.append("Updated tenant views: \(summary.tenantViews.joined(separator: ", ")).") }
     if summary.isSuccess {
       lines.append("Apply complete: \(parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")) \(took).")
     } else {

@@ -106,6 +106,9 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
   case insufficientSpace(node: String, needed: Int64, available: Int64, detail: String)
   /// Variants the node needs list `include:` globs without a lock, or with a lock made for other globs.
   case unlocked([VariantID], stale: [VariantID])
+  /// A tenant's models need more disk or more model variants than its quota allows; `origin`
+  /// says where the limit comes from (`tier pro`, `its quota:`).
+  case quotaExceeded(tenant: String, what: QuotaField, needed: Int64, limit: Int64, origin: String)
 
   public var description: String {
     switch self {
@@ -120,6 +123,15 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
       return "\(list) list\(variants.count == 1 ? "s" : "") include: globs but \(variants.count == 1 ? "is" : "are") not locked; run 'reconcile lock \(models)' and commit the lock file it writes"
     case .insufficientSpace(let node, let needed, let available, let detail):
       return "node '\(node)' needs \(ByteFormat.binary(needed, precision: 2)) (\(needed) bytes) more on its filesystem but only \(ByteFormat.binary(available, precision: 2)) (\(available) bytes) is free (\(detail)); free space on the filesystem first"
+    case .quotaExceeded(let tenant, let what, let needed, let limit, let origin):
+      switch what {
+      case .disk:
+        return "tenant '\(tenant)' needs \(ByteFormat.binary(needed, precision: 2)) (\(needed) bytes) for its models but its disk quota is \(ByteFormat.binary(limit, precision: 2)) (\(limit) bytes; \(origin)); raise the quota or drop models"
+      case .models:
+        return "tenant '\(tenant)' needs \(needed) model variant\(needed == 1 ? "" : "s") (with what they require) but its model quota is \(limit) (\(origin)); raise the quota or drop models"
+      case .concurrentDownloads, .bandwidth:
+        return "tenant '\(tenant)' needs \(needed) but its \(what.rawValue) quota is \(limit) (\(origin))"
+      }
     }
   }
 

@@ -10,6 +10,8 @@ public enum Planner {
       let stale = unlocked.filter { desired.model($0.model)?.variant($0.variant)?.lock != nil }
       throw .unlocked(unlocked, stale: stale)
     }
+    // Quotas are facts of the desired state: every node serving the tenant fails the same way.
+    try TenantUsage.enforce(desired, servedBy: target.pool)
     let index = ObservedIndex(observed)
     var changes = wantedChanges(desired, target, observed, index)
     var (evictions, kept) = unwanted(desired, target, observed, now: now)

@@ -27,16 +27,18 @@ public enum StatusRenderer {
     return out
   }
 
-  /// The JSON document: `formatVersion`, node and rows.
-  public static func json(_ rows: [InventoryRow], node: String) throws -> String {
+  /// The JSON document: `formatVersion`, node, rows, and the usage and limits of the tenants
+  /// the node serves.
+  public static func json(_ rows: [InventoryRow], node: String, tenants: [TenantUsage] = []) throws -> String {
     struct Document: Encodable {
       var formatVersion = 1
       var node: String
       var variants: [InventoryRow]
+      var tenants: [TenantUsage]
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
-    return String(decoding: try encoder.encode(Document(node: node, variants: rows)), as: UTF8.self) + "\n"
+    return String(decoding: try encoder.encode(Document(node: node, variants: rows, tenants: tenants)), as: UTF8.self) + "\n"
   }
 }

@@ -132,8 +132,7 @@ extension Applier {
           // With the URL: two sources of one scheme must be told apart in the final message.
           lastCause = error.description
           if error.kind == .diskFull {
-            store.discardPartial(partial)
-            finish(action, audit: audit, .failed("\(action): disk full on node root \(store.root.path): \(error.message); the partial file was removed, free space and run apply again"))
+            finish(action, audit: audit, .failed(diskFull(action, job: job, partial: partial)))
             return false
           }
           // Bytes that arrived are kept for a resume; an empty file (an error status, no
@@ -160,6 +159,23 @@ extension Applier {
     summary.update { $0.failures.append((action, message)) }
     events(.actionFinished(action, .failed(message)))
     return false
+  }
+
+  /// Gives up a download the filesystem has no room for: its partial file (and sidecar) goes,
+  /// so the space is there for the other downloads, and the cause names the node, the file and
+  /// the bytes still missing. Another source would not help; nothing verified is touched.
+  func diskFull(_ action: ApplyAction, job: DigestJob, partial: String) -> String {
+    let written = FileStatus.of(partial)?.fingerprint.size ?? 0
+    store.discardPartial(partial)
+    let missing = max(0, job.size - written)
+    return "\(action): disk full on node \(nodeName()) (root \(store.root.path)): needed \(missing) more bytes"
+      + " (\(ByteFormat.binary(missing))) to finish this \(job.size)-byte file after \(written) were written;"
+      + " its partial file was removed and nothing verified was deleted — free space on the filesystem and run apply again"
+  }
+
+  /// The node this run applies to, as its audit record names it.
+  func nodeName() -> String {
+    (try? registry.recentRuns(limit: 4))?.first { $0.id == runID }?.node ?? ProcessInfo.processInfo.hostName
   }
 
   /// Moves a verified partial file into the store; a wrong blob already there goes to quarantine.

@@ -89,6 +89,7 @@ public final class Applier: @unchecked Sendable {
     } else {
       summary.update { $0.deferred = late.map { ApplyAction(action: .evict, subject: $0.subject, bytes: $0.bytes) } }
     }
+    linkTenantViews(desired: desired, target: target)
     recordFingerprints()
 
     var result = summary.current

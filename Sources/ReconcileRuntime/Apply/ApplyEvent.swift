@@ -66,6 +66,8 @@ public struct ApplySummary: Sendable, Hashable {
   public var deferred: [ApplyAction] = []
   /// Seconds the run took.
   public var seconds: Double = 0
+  /// Tenants whose views under `tenants/` changed.
+  public var tenantViews: [String] = []
 
   /// Creates an empty summary.
   public init() {}

@@ -17,8 +17,7 @@ public enum FileHasher {
   /// A hasher fed with the first `limit` bytes of the file at `path` (all of it by default), to be
   /// continued by a resumed download, and the number of bytes it holds.
   static func hasher(ofFileAt path: String, limit: Int64 = .max) throws(FileStreamError) -> (SHA256Hasher, Int64) {
-    var fd: Int32
-    repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+    let fd = openWithoutAccessTime(path)
     guard fd >= 0 else { throw .io(operation: "open \(path)", errno: errno) }
     defer { close(fd) }
     _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
@@ -54,13 +53,29 @@ public enum FileHasher {
     return (hasher, total)
   }
 
+  /// `open(path, O_RDONLY)` with `O_NOATIME` where allowed (the file's owner, or root): a
+  /// hash is not a use, and the access time of view files is how the scanner tells when a
+  /// model was last used. Elsewhere the file opens without it.
+  static func openWithoutAccessTime(_ path: String) -> Int32 {
+    #if os(Linux)
+      let noAccessTime: Int32 = 0o1000000  // O_NOATIME, which Glibc only declares under _GNU_SOURCE
+    #else
+      let noAccessTime: Int32 = 0
+    #endif
+    var fd: Int32
+    repeat { fd = open(path, O_RDONLY | O_CLOEXEC | noAccessTime) } while fd < 0 && errno == EINTR
+    if fd < 0, errno == EPERM, noAccessTime != 0 {
+      repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+    }
+    return fd
+  }
+
   /// The digest and size of the file at `path`, read and hashed on the calling thread alone.
   ///
   /// When many files are hashed at once, one thread per core each reading and hashing its own
   /// file keeps every core hashing, without the hand-over between a reader and a hasher.
   public static func digestOnThisThread(ofFileAt path: String) throws(FileStreamError) -> (digest: Digest, size: Int64) {
-    var fd: Int32
-    repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+    let fd = openWithoutAccessTime(path)
     guard fd >= 0 else { throw .io(operation: "open \(path)", errno: errno) }
     defer { close(fd) }
     _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)

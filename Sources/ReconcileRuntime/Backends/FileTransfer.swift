@@ -55,7 +55,10 @@ public struct FileTransfer: Transfer {
     let writer = HashingFileWriter(fd: partial.fd, startingHash: start.hasher ?? SHA256Hasher(), directIO: directIO)
     var throttle = ProgressThrottle()
     do {
-      while try writer.append(readingFrom: source.fd) > 0 {
+      // Throttled copies read 1 MiB at a time, so the bucket paces them smoothly.
+      let chunk: Int64 = request.throttle == nil ? .max : 1 << 20
+      while case let count = try writer.append(readingFrom: source.fd, limit: chunk), count > 0 {
+        request.throttle?(count)
         let total = start.offset + writer.bytesAppended
         if let expected = request.expectedSize, total > expected {
           writer.abandon()

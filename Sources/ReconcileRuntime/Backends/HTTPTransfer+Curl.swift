@@ -223,6 +223,10 @@ extension HTTPTransfer {
       if let expected = request.expectedSize, base + writer.bytesAppended + Int64(bytes.count) > expected {
         return fail(tooLarge("the source sent more than the expected \(expected) bytes"))
       }
+      if let throttle = request.throttle {
+        throttle(bytes.count)
+        lastActivity = DispatchTime.now().uptimeNanoseconds  // a throttled pause is not a stall
+      }
       do {
         try writer.append(bytes)
       } catch {

@@ -29,6 +29,9 @@ public struct TransferRequest: Sendable {
   public var expectedSHA256: Digest?
   /// Signs the request with AWS Signature Version 4 (S3 and S3-compatible stores) when set.
   public var signing: AWSSigV4?
+  /// Called with each chunk's byte count before it is written, from the transfer's thread; it
+  /// may sleep to hold the transfer to a rate (a tenant's bandwidth, see `BandwidthLimiter`).
+  public var throttle: (@Sendable (Int) -> Void)?
 
   /// A request with the default timeouts (30 s each).
   public init(

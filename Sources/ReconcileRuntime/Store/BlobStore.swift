@@ -99,6 +99,9 @@ public struct BlobStore: Sendable {
       unlink(temporary)
       throw StoreError(what: "rename \(temporary) to \(target)", code: code)
     }
+    // rename(2) does nothing when both names are links to one inode (a view relinked to the
+    // blob it already is): the temporary name would stay behind as a stray view file.
+    unlink(temporary)
   }
 
   /// Moves a blob that failed verification out of the store, keeping it for inspection.

@@ -36,15 +36,42 @@ public struct NodeRootScanner {
   /// Creates a scanner.
   public init(root: NodeRoot) { self.root = root }
 
-  /// Scans the root. `verified` maps fingerprints to the digests the registry recorded.
+  /// Scans the root. `verified` maps fingerprints to the digests the registry recorded;
+  /// `lastUse` is the registry's record of uses (`reconcile touch`), merged with the access
+  /// times of the views' files: the later of the two is a variant's last use.
   public func scan(verified: [StatFingerprint: Digest], lastUse: [VariantID: Date] = [:], unwantedSince: [VariantID: Date] = [:]) -> ObservedState {
     var byInode: [InodeKey: StatFingerprint] = [:]
     for fingerprint in verified.keys { byInode[InodeKey(fingerprint)] = fingerprint }
     var observed = ObservedState(lastUse: lastUse, unwantedSince: unwantedSince, filesystem: DirectoryListing.space(nearestExisting(root.path)))
     observed.blobs = scanBlobs(verified: verified, byInode: byInode)
-    observed.variants = scanViews(verified: verified)
+    let (variants, accessed) = scanViews(verified: verified)
+    observed.variants = variants
+    for (id, date) in accessed where date > observed.lastUse[id] ?? .distantPast { observed.lastUse[id] = date }
     observed.partials = scanPartials()
     return observed
+  }
+
+  /// The variants the root holds a view directory for, in order, without reading their files.
+  public func heldVariants() -> [VariantID] {
+    var held: [VariantID] = []
+    for name in directories(root.models) {
+      for version in directories("\(root.models)/\(name)") {
+        for variant in directories("\(root.models)/\(name)/\(version)") { held.append(VariantID(name: name, version: version, variant: variant)) }
+      }
+    }
+    return held
+  }
+
+  /// When a view file was last read, if its access time says so: only an access time later
+  /// than the modification time counts. On a `noatime` mount the access time stays where the
+  /// file's creation put it, never after its last write, so it is no use at all; on `relatime`
+  /// (the Linux default) the first read after a write and then one read a day move it, which is
+  /// plenty for least-recently-used ordering. A millisecond of slack absorbs rounding.
+  static func accessTime(of status: FileStatus) -> Date? {
+    guard status.kind == .regular else { return nil }
+    let modified = Double(status.fingerprint.mtimeNs) / 1e9
+    guard status.accessTime > modified + 0.001 else { return nil }
+    return Date(timeIntervalSince1970: status.accessTime)
   }
 
   struct InodeKey: Hashable {
@@ -75,23 +102,21 @@ public struct NodeRootScanner {
     return blobs
   }
 
-  func scanViews(verified: [StatFingerprint: Digest]) -> [VariantID: ObservedVariant] {
+  /// Every variant's view files, and the latest access of each variant's files (see `accessTime(of:)`).
+  func scanViews(verified: [StatFingerprint: Digest]) -> (variants: [VariantID: ObservedVariant], accessed: [VariantID: Date]) {
     var variants: [VariantID: ObservedVariant] = [:]
-    for name in directories(root.models) {
-      for version in directories("\(root.models)/\(name)") {
-        for variant in directories("\(root.models)/\(name)/\(version)") {
-          let id = VariantID(name: name, version: version, variant: variant)
-          var observed = ObservedVariant(id: id)
-          walk(root.view(id), prefix: "") { path, status in
-            observed.files[path] = ObservedFile(
-              fingerprint: status.fingerprint, verifiedDigest: status.kind == .regular ? verified[status.fingerprint] : nil,
-              isRegularFile: status.kind == .regular)
-          }
-          variants[id] = observed
-        }
+    var accessed: [VariantID: Date] = [:]
+    for id in heldVariants() {
+      var observed = ObservedVariant(id: id)
+      walk(root.view(id), prefix: "") { path, status in
+        observed.files[path] = ObservedFile(
+          fingerprint: status.fingerprint, verifiedDigest: status.kind == .regular ? verified[status.fingerprint] : nil,
+          isRegularFile: status.kind == .regular)
+        if let date = Self.accessTime(of: status), date > accessed[id] ?? .distantPast { accessed[id] = date }
       }
+      variants[id] = observed
     }
-    return variants
+    return (variants, accessed)
   }
 
   func scanPartials() -> [PartialDownload] {

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import ReconcileCore
+import ReconcileRuntime
+
+/// `reconcile touch MODEL[@VERSION[:VARIANT]]`: record a use of the matching variants held on
+/// this node, for serving processes whose reads the file access times do not show.
+struct TouchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "touch", abstract: "Record now as the last use of a model held on this node.",
+    discussion: """
+      For serving processes that load a model once and keep it in memory, or run on a mount that \
+      does not record access times. Every variant held on the node that matches is marked used now; \
+      under disk pressure, apply evicts the least recently used unwanted variants first.
+      """)
+
+  @Argument(help: ArgumentHelp("The model, optionally with its version and variant.", valueName: "model[@version[:variant]]"))
+  var model: String
+
+  @OptionGroup var global: GlobalOptions
+
+  func run() throws {
+    try ErrorReporting.run {
+      let pattern = try VariantPattern(parsing: model)
+      let session = try global.session()
+      let held = NodeRootScanner(root: session.root).heldVariants()
+      let matching = held.filter(pattern.matches)
+      guard !matching.isEmpty else {
+        let list = held.isEmpty ? "it holds no models" : "it holds " + held.prefix(10).map(\.description).joined(separator: ", ") + (held.count > 10 ? ", …" : "")
+        throw ValidationError("no variant matching '\(model)' is held on node \(session.node) (root \(session.root.path)); \(list)")
+      }
+      try FileManager.default.createDirectory(atPath: session.root.state, withIntermediateDirectories: true)
+      let registry = try SQLiteRegistry(path: session.root.registry)
+      let now = Date()
+      for id in matching { try registry.recordUse(id, at: now) }
+      let formatter = ISO8601DateFormatter()
+      print("Recorded use of \(matching.map(\.description).joined(separator: ", ")) at \(formatter.string(from: now)).")
+    }
+  }
+}
+
+/// `name`, `name@version` or `name@version:variant`: which held variants a command means.
+struct VariantPattern: Equatable {
+  var name: String
+  var version: String?
+  var variant: String?
+
+  init(name: String, version: String? = nil, variant: String? = nil) {
+    self.name = name
+    self.version = version
+    self.variant = variant
+  }
+
+  /// Parses the pattern; an empty part is an error.
+  init(parsing text: String) throws {
+    let (name, rest) = Self.split(text, at: "@")
+    let (version, variant) = rest.map { Self.split($0, at: ":") } ?? (nil, nil)
+    guard !name.isEmpty, version?.isEmpty != true, variant?.isEmpty != true, !name.contains(":") else {
+      throw ValidationError("'\(text)' is not MODEL, MODEL@VERSION or MODEL@VERSION:VARIANT")
+    }
+    self.init(name: name, version: version, variant: variant)
+  }
+
+  func matches(_ id: VariantID) -> Bool {
+    id.model.name == name && (version.map { $0 == id.model.version } ?? true) && (variant.map { $0 == id.variant } ?? true)
+  }
+
+  private static func split(_ text: String, at separator: Character) -> (String, String?) {
+    guard let index = text.firstIndex(of: separator) else { return (text, nil) }
+    return (String(text[..<index]), String(text[text.index(after: index)...]))
+  }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import ReconcileCore
+@testable import ReconcileRuntime
+
+/// Tenant bandwidth and download slots: the token bucket's arithmetic on a clock that moves
+/// only when the bucket sleeps (no timing in a test; `make bench` measures the real rate),
+/// which tenant a blob's download is charged to, and the transfers honouring the throttle.
+@Suite struct TenantBandwidthTests {
+  /// A clock in nanoseconds that only the bucket's sleeps advance; records each sleep.
+  final class FakeTime: @unchecked Sendable {
+    let now = Locked<UInt64>(1_000_000_000)
+    let sleeps = Locked<[Double]>([])
+
+    func limiter(_ rate: Int64, burst: Int64? = nil) -> BandwidthLimiter {
+      BandwidthLimiter(bytesPerSecond: rate, burst: burst, clock: { self.now.value }, sleep: { seconds in self.pass(seconds) })
+    }
+
+    func pass(_ seconds: Double) {
+      sleeps.update { $0.append(seconds) }
+      now.update { $0 += UInt64((seconds * 1e9).rounded()) }
+    }
+
+    var slept: Double { sleeps.value.reduce(0, +) }
+  }
+
+  @Test func aWriterIsHeldToTheRateFromItsFirstByte() {
+    let time = FakeTime()
+    let bucket = time.limiter(1000, burst: 100)
+    #expect(bucket.consume(500) == 0.5)
+    #expect(bucket.consume(500) == 0.5)
+    #expect(bucket.consume(250) == 0.25)
+    #expect(time.slept == 1.25)
+  }
+
+  @Test func anIdleBucketSavesAtMostOneBurst() {
+    let time = FakeTime()
+    let bucket = time.limiter(1000, burst: 100)
+    time.now.update { $0 += 10_000_000_000 }
+    #expect(bucket.consume(100) == 0)
+    #expect(bucket.consume(100) == 0.1)
+  }
+
+  @Test func writersSharingABucketQueueBehindEachOther() {
+    let time = FakeTime()
+    // Two writers at the same instant: the second pays for the first's bytes too.
+    let bucket = BandwidthLimiter(bytesPerSecond: 1000, burst: 100, clock: { time.now.value }, sleep: { _ in })
+    #expect(bucket.consume(500) == 0.5)
+    #expect(bucket.consume(500) == 1.0)
+  }
+
+  /// Tenants a (10 MiB/s, 1 at once) and b (20 MiB/s, 3 at once) share m's blobs; b alone
+  /// uses n; c has no limits and uses o; d is limited but its pool is another.
+  static func desired() -> DesiredState {
+    func model(_ name: String, _ files: [(String, Int)]) -> Model {
+      let specs = files.map { FileSpec(path: $0.0, size: 100, sha256: digest($0.1)) }
+      return Model(name: name, version: "1", sources: [SourceURL(scheme: .https, url: "https://mirror.example/\(name)/")], variants: [Variant(name: "v", files: specs)])
+    }
+    func ref(_ name: String) -> ModelReference { ModelReference(model: ModelID(name: name, version: "1")) }
+    let tenants = [
+      Tenant(name: "a", quota: Quota(concurrentDownloads: 1, bandwidth: 10 << 20), models: [ref("m")]),
+      Tenant(name: "b", quota: Quota(concurrentDownloads: 3, bandwidth: 20 << 20), models: [ref("m"), ref("n")]),
+      Tenant(name: "c", models: [ref("o")]),
+      Tenant(name: "d", quota: Quota(concurrentDownloads: 1, bandwidth: 1), models: [ref("n"), ref("o")]),
+    ]
+    let pools = [
+      Pool(name: "p", serves: ["a", "b", "c"], nodes: [PoolNode(name: "gpu-1", disk: 1 << 40)]),
+      Pool(name: "q", serves: ["d"], nodes: [PoolNode(name: "gpu-2", disk: 1 << 40)]),
+    ]
+    return DesiredState(models: [model("m", [("a.bin", 1), ("b.bin", 2)]), model("n", [("c.bin", 3)]), model("o", [("d.bin", 4)])], tenants: tenants, pools: pools)
+  }
+
+  /// A valid digest that encodes `n`.
+  static func digest(_ n: Int) -> Digest {
+    let hex = String(n, radix: 16)
+    return Digest(hex: String(repeating: "0", count: 64 - hex.count) + hex)!
+  }
+
+  @Test func aDownloadIsChargedToTheMostRestrictiveTenantThisNodeServes() throws {
+    let desired = Self.desired()
+    let limits = TenantTransferLimits(desired, target: try NodeTarget.resolve(desired, node: "gpu-1"))
+    let d = Self.digest
+    #expect(limits.bandwidthTenant == [d(1): "a", d(2): "a", d(3): "b"])
+    #expect(limits.buckets[d(1)]?.bytesPerSecond == 10 << 20)
+    #expect(limits.buckets[d(1)] === limits.buckets[d(2)], "one bucket per tenant, shared by its downloads")
+    #expect(limits.buckets[d(3)]?.bytesPerSecond == 20 << 20)
+    #expect(limits.buckets[d(4)] == nil && limits.slots[d(4)] == nil, "no limited tenant uses it")
+    #expect(limits.slots[d(1)]?.width == 1 && limits.slots[d(3)]?.width == 3)
+  }
+
+  @Test func noLimitsLeaveTheTransfersAsTheyAre() throws {
+    let desired = DesiredState(models: Self.desired().models, tenants: [Tenant(name: "c", models: [ModelReference(model: ModelID(name: "o", version: "1"))])])
+    let limits = TenantTransferLimits(desired, target: try NodeTarget.resolve(desired, node: "solo"))
+    #expect(limits.isEmpty)
+    #expect(limits.wrapping([.file: FileTransfer()])[.file] is FileTransfer)
+  }
+
+  @Test func fileAndHTTPTransfersPayTheBucketForEveryByte() throws {
+    let directory = try ScratchDirectory("bandwidth")
+    let bytes = Data(randomBytes(3 << 20))
+    try FileManager.default.createDirectory(atPath: directory.path("served"), withIntermediateDirectories: true)
+    try bytes.write(to: URL(fileURLWithPath: directory.path("served/model.bin")))
+    let server = try TestHTTPServer(serving: directory.url.appendingPathComponent("served"))
+    defer { server.stop() }
+    let digest = SHA256Hasher.digest(bytes)
+    let transfers: [(String, any Transfer)] = [("file://" + directory.path("served/model.bin"), FileTransfer()), (server.url("/model.bin"), HTTPTransfer())]
+    for (index, (url, transfer)) in transfers.enumerated() {
+      let time = FakeTime()
+      let bucket = time.limiter(1 << 20)
+      var request = TransferRequest(url: url, destination: directory.path("part-\(index)"), expectedSize: Int64(bytes.count))
+      request.expectedSHA256 = digest
+      request.throttle = { bucket.consume($0) }
+      let result = try transfer.fetch(request)
+      #expect(result.digest == digest)
+      // The clock moves only when the bucket sleeps, so 3 MiB at 1 MiB/s is exactly 3 s of sleep.
+      #expect(abs(time.slept - 3) < 1e-6, "\(url): slept \(time.slept) s")
+    }
+  }
+}
