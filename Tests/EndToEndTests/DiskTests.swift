@@ -34,8 +34,11 @@ import TestSupport
 
     let apply = try fixture.start("apply", ["--auto-approve"])
     let partials = { fixture.temporaryFiles().filter { $0.hasSuffix(".part") } }
+    // Fill only once the small download is in place, so that it is the throttled one that
+    // runs out of space however slowly the machine runs.
     let started = waitUntil(timeout: 60) {
-      (partials().compactMap { Stat(fixture.root.temporary + "/" + $0)?.size }.max() ?? 0) > 0 || !apply.isRunning
+      let writing = (partials().compactMap { Stat(fixture.root.temporary + "/" + $0)?.size }.max() ?? 0) > 0
+      return (writing && Stat(fixture.view("beta", "fp16", "config.json")) != nil) || !apply.isRunning
     }
     try #require(started && apply.isRunning, "the throttled download should be writing its partial file")
     // Another process takes every free byte while the download runs.
