@@ -39,6 +39,10 @@ extension Session {
     // Before anything is written: a tenant's view needs its group on this node.
     try checkTenantGroups(loaded.state)
     try BlobStore(root: root).prepare()
+    // A node that serves tenants keeps its store private from the first byte on.
+    if !(try NodeTarget.resolve(loaded.state, node: node).servedTenants(in: loaded.state)).isEmpty {
+      try TenantViews(root: root).lockDownRoot()
+    }
     let lock = try RootLock(path: root.state + "/lock", timeout: lockTimeout, command: command)
     let registry = try SQLiteRegistry(path: root.registry)
     let observed = NodeRootScanner(root: root).scan(
@@ -50,6 +54,13 @@ extension Session {
         lock.release()
         throw StalePlanError(description: "the node root \(root.path) changed since the plan was made (observed digest \(saved.observedDigest.prefix(12))…, now \(observedDigest.prefix(12))…); run 'reconcile plan -o FILE' again and review it")
       }
+      // Only changes this desired state and this root give are run: a saved file whose
+      // changes were edited (another subject, a path outside the root) is refused.
+      let fresh = try Planner.plan(loaded.state, observed, on: node, at: saved.createdAt)
+      guard Self.sameChanges(fresh.changes, saved.changes) else {
+        lock.release()
+        throw StalePlanError(description: "the saved plan's changes are not the ones the desired state in \(desired.path) gives for node '\(node)' (was the file edited?); run 'reconcile plan -o FILE' again and review it")
+      }
       plan = saved
     } else {
       plan = try Planner.plan(loaded.state, observed, on: node, at: now)
@@ -60,4 +71,23 @@ extension Session {
     return PreparedApply(plan: plan, desired: loaded.state, observed: observed, registry: registry, lock: lock)
   }
 
+
+  /// Whether two change lists do the same things; sources may differ, since a plan pins Hub
+  /// branches to commits after planning.
+  static func sameChanges(_ lhs: [Change], _ rhs: [Change]) -> Bool {
+    func key(_ change: Change) -> String {
+      "\(change.action.rawValue)|\(change.subject)|\(change.digest?.hex ?? "-")|\(change.bytes)|\(change.reason.kind)"
+    }
+    return lhs.map(key) == rhs.map(key)
+  }
+
+  /// Remembers when unwanted variants within their grace period were first seen unwanted, and
+  /// forgets variants wanted again: on every apply, with or without changes, so grace counts
+  /// from the first apply that saw the variant unwanted.
+  public static func recordGrace(_ plan: Plan, desired: DesiredState, registry: SQLiteRegistry) throws {
+    for kept in plan.kept {
+      if case .inGracePeriod(let since) = kept.reason { try registry.markUnwanted([kept.variant], at: since) }
+    }
+    try registry.clearUnwanted(Array(try NodeTarget.resolve(desired, node: plan.node).variants))
+  }
 }

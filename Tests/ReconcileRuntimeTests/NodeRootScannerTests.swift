@@ -37,7 +37,7 @@ import Testing
   @Test func missingRootIsAnEmptyNode() {
     let observed = NodeRootScanner(root: root).scan(verified: [:])
     #expect(observed.blobs.isEmpty && observed.variants.isEmpty && observed.partials.isEmpty)
-    #expect(observed.filesystem != nil, "free space comes from the nearest existing parent")
+    #expect(observed.filesystem == nil, "a root that does not exist yet says nothing about the node's free space")
   }
 
   @Test func sha256MatchesOpenSSLReference() {

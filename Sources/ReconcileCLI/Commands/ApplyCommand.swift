@@ -40,6 +40,7 @@ struct ApplyCommand: ParsableCommand {
       let settings = try global.settings()
       guard plan.hasChanges else {
         print("No changes. Node \(plan.node) matches the desired state.")
+        try Session.recordGrace(plan, desired: prepared.desired, registry: prepared.registry)
         // The plan does not cover tenant views; they converge on every run, changes or not.
         let views = try Applier.refreshTenantViews(
           root: session.root, registry: prepared.registry, desired: prepared.desired, observed: prepared.observed, node: plan.node)
@@ -71,7 +72,8 @@ struct ApplyCommand: ParsableCommand {
       let applier = Applier(root: session.root, registry: prepared.registry, transfers: transfers, options: options, events: reporter.handle)
       let summary = try applier.apply(plan, desired: prepared.desired, observed: prepared.observed)
       print(ApplySummaryRenderer.text(summary, plan: plan))
-      try publishCache(settings, prepared: prepared)
+      // The cache is published from a store known good: after a run with failures it waits.
+      if summary.isSuccess { try publishCache(settings, prepared: prepared) }
       return summary.isSuccess
     }
     if !outcome { throw ExitCode.failure }

@@ -25,7 +25,7 @@ struct LockCommand: ParsableCommand {
       }
       let locker = Locker(listers: try Session.listers(settings: settings.sources, desired: settings.desired))
       let (entries, outcomes) = locker.lock(loaded, models: models)
-      guard !outcomes.isEmpty else {
+      guard !outcomes.isEmpty || !loaded.staleLocks.isEmpty else {
         print("Nothing to lock: no variant in \(settings.desired) lists include: globs.")
         return true
       }

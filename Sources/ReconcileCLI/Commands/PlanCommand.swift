@@ -22,7 +22,11 @@ struct PlanCommand: ParsableCommand {
     let plan = try ErrorReporting.run {
       let plan = try global.session().plan()
       if let output {
-        try PlanRenderer.json(plan).write(toFile: output, atomically: true, encoding: .utf8)
+        do {
+          try PlanRenderer.json(plan).write(toFile: output, atomically: true, encoding: .utf8)
+        } catch {
+          throw ValidationError("cannot write the plan to \(output): \(((error as NSError).localizedFailureReason ?? "\(error)").trimmingCharacters(in: CharacterSet(charactersIn: "."))); create its directory or choose another path")
+        }
       }
       print(json ? try PlanRenderer.json(plan) : PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
       if let output, !json { print("Saved the plan to \(output); run 'reconcile apply \(output)' to apply exactly this plan.") }

@@ -13,7 +13,15 @@ extension Applier {
       let action = ApplyAction(action: primary.action, subject: primary.subject, bytes: primary.action == .link ? 0 : job.size)
       switch primary.action {
       case .verify: blobIsGood = verifyOrRefetch(job, action: action)
-      case .download: blobIsGood = download(job, action: action)
+      case .download:
+        // A blob of the wrong size is wrong content: out of the store and out of every view
+        // before the download, so nothing known bad stays visible if the download fails.
+        if case .sizeMismatch = primary.reason, FileStatus.of(store.root.blob(job.digest)) != nil {
+          let moved = (try? store.quarantineBlob(job.digest)) ?? store.root.blob(job.digest)
+          summary.update { $0.quarantined.append(moved) }
+          withdrawViews(of: job, linkedTo: moved)
+        }
+        blobIsGood = download(job, action: action)
       case .link: blobIsGood = adopt(job, action: action)
       case .evict: break
       }
@@ -43,8 +51,11 @@ extension Applier {
     do {
       let (digest, bytes) = try FileHasher.digest(ofFileAt: path)
       summary.update { $0.verifiedBytes += bytes }
-      if digest == job.digest, bytes == job.size, let before, FileStatus.of(path)?.fingerprint == before {
-        verified.update { $0[job.digest] = before }
+      if digest == job.digest, bytes == job.size {
+        // The content matched. When something touched the file while it was hashed (a chmod,
+        // a backup restoring atime), it is not recorded as verified, so the next apply hashes
+        // it again; it is not quarantined either.
+        if let before, FileStatus.of(path)?.fingerprint == before { verified.update { $0[job.digest] = before } }
         finish(action, audit: audit, .succeeded(source: nil, bytes: bytes))
         return true
       }

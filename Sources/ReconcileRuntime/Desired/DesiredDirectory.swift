@@ -22,7 +22,10 @@ public struct DesiredDirectory: Sendable {
       throw ReadError(description: "desired state '\(path)' does not exist; pass --desired DIR or set RECONCILE_DESIRED")
     }
     if status.kind != .directory, statFollowing(path)?.kind != .directory {
-      return [try read(path)]
+      // One desired file reads its lock too, since `reconcile lock` writes it beside the file.
+      let lock = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("reconcile.lock.yaml")
+      let withLock = FileStatus.of(lock)?.kind == .regular && (lock as NSString).standardizingPath != (path as NSString).standardizingPath
+      return [try read(path)] + (withLock ? [try read(lock)] : [])
     }
     let prefix = path.hasSuffix("/") ? path : path + "/"
     let names = DirectoryListing.names(path).filter { DesiredFile.isDesiredStateFile($0) && !$0.hasPrefix(".") }

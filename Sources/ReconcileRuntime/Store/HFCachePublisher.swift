@@ -47,6 +47,7 @@ public struct HFCachePublisher: Sendable {
       // A Hub lock records git_sha1 for every file kept outside LFS: the others are LFS files.
       let lockedFromHub = variant.lock?.source.scheme == .hf && !variant.needsLock
       for file in variant.files {
+        if isPublished("\(repository)/snapshots/\(reference.revision)/\(file.path)", blob: root.blob(file.sha256)) { continue }
         let etag = try etag(of: file, lockedFromHub: lockedFromHub)
         let blob = "\(repository)/blobs/\(etag)"
         try ensureLink(from: root.blob(file.sha256), to: blob)
@@ -75,6 +76,17 @@ public struct HFCachePublisher: Sendable {
 
   /// The Hub's etag of `file`: its git SHA-1 when known, its SHA-256 when it is an LFS file (a
   /// file of a Hub lock without git SHA-1, or a large one), else the SHA-1 of the stored blob.
+  /// Whether the snapshot entry already resolves to a hard link of the store's blob, so
+  /// nothing needs reading or writing (a second apply hashes nothing).
+  func isPublished(_ snapshot: String, blob: String) -> Bool {
+    guard FileStatus.of(snapshot)?.kind == .symlink, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot),
+      let stored = FileStatus.of(blob)?.fingerprint
+    else { return false }
+    let resolved = URL(fileURLWithPath: (snapshot as NSString).deletingLastPathComponent).appendingPathComponent(target).standardizedFileURL.path
+    guard let cached = FileStatus.of(resolved)?.fingerprint else { return false }
+    return cached.device == stored.device && cached.inode == stored.inode
+  }
+
   func etag(of file: FileSpec, lockedFromHub: Bool = false) throws -> String {
     if let git = file.gitSHA1 { return git }
     guard !lockedFromHub, file.size < Self.lfsThreshold else { return file.sha256.hex }

@@ -42,7 +42,11 @@ public struct NodeRootScanner {
   public func scan(verified: [StatFingerprint: Digest], lastUse: [VariantID: Date] = [:], unwantedSince: [VariantID: Date] = [:]) -> ObservedState {
     var byInode: [InodeKey: StatFingerprint] = [:]
     for fingerprint in verified.keys { byInode[InodeKey(fingerprint)] = fingerprint }
-    var observed = ObservedState(lastUse: lastUse, unwantedSince: unwantedSince, filesystem: DirectoryListing.space(nearestExisting(root.path)))
+    // The filesystem's free space counts only where the root is: a plan made before the node's
+    // first apply (in CI, or for another node) must not be judged by this machine's disk.
+    // Apply creates the root before it observes, so its plan always checks the space.
+    let space = FileStatus.of(root.path)?.kind == .directory ? DirectoryListing.space(root.path) : nil
+    var observed = ObservedState(lastUse: lastUse, unwantedSince: unwantedSince, filesystem: space)
     observed.blobs = scanBlobs(verified: verified, byInode: byInode)
     let (variants, accessed) = scanViews(verified: verified)
     observed.variants = variants
@@ -126,13 +130,6 @@ public struct NodeRootScanner {
       else { return nil }
       return PartialDownload(digest: digest, name: name, bytes: status.fingerprint.size, modified: Date(timeIntervalSince1970: Double(status.fingerprint.mtimeNs) / 1e9))
     }
-  }
-
-  /// `path`, or its closest ancestor that exists: where the root will be created.
-  func nearestExisting(_ path: String) -> String {
-    var current = URL(fileURLWithPath: path).standardizedFileURL
-    while FileStatus.of(current.path) == nil, current.path != "/" { current.deleteLastPathComponent() }
-    return current.path
   }
 
   /// Subdirectories of `path` that are real directories, not links to elsewhere.
