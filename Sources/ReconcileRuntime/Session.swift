@@ -101,19 +101,34 @@ public struct Session: Sendable {
   public func pinningHubRevisions(_ plan: Plan) -> Plan {
     guard let settings = sources?.hub else { return plan }
     var resolved: [String: String] = [:]
+    // When the Hub cannot be reached at all, one failed attempt is enough: the plan of a large
+    // fleet must not wait for every repository in turn.
+    var reachable = true
     var plan = plan
     for index in plan.changes.indices where plan.changes[index].action == .download {
-      plan.changes[index].sources = plan.changes[index].sources.map { source in
-        guard source.scheme == .hf, let reference = try? HubReference(parsing: source.url), !reference.isCommit else { return source }
-        if resolved[source.url] == nil {
-          resolved[source.url] = (try? HubAPI(settings: settings, timeout: 15).resolveRevision(reference)) ?? ""
+      var pinned: [SourceURL] = []
+      for source in plan.changes[index].sources {
+        guard reachable, source.scheme == .hf, let reference = try? HubReference(parsing: source.url), !reference.isCommit else {
+          pinned.append(source)
+          continue
         }
-        guard let commit = resolved[source.url], !commit.isEmpty else { return source }
-        return SourceURL(scheme: .hf, url: reference.at(revision: commit).description)
+        if resolved[source.url] == nil {
+          do {
+            resolved[source.url] = try HubAPI(settings: settings, timeout: 15).resolveRevision(reference)
+          } catch {
+            resolved[source.url] = ""
+            if error.kind == .network || error.kind == .timedOut { reachable = false }
+          }
+        }
+        if let commit = resolved[source.url], !commit.isEmpty {
+          pinned.append(SourceURL(scheme: .hf, url: reference.at(revision: commit).description))
+        } else {
+          pinned.append(source)
+        }
       }
       // A locked source and the declared branch pinned to the same commit are one source.
       var seen = Set<String>()
-      plan.changes[index].sources = plan.changes[index].sources.filter { seen.insert($0.url).inserted }
+      plan.changes[index].sources = pinned.filter { seen.insert($0.url).inserted }
     }
     return plan
   }
