@@ -144,3 +144,22 @@ extension Result where Failure == PlanError {
     }
   }
 }
+
+/// Every tenant over its quota is named in one plan error.
+@Suite struct SeveralQuotaTests {
+  @Test func everyTenantOverItsQuotaIsReported() {
+    let overDisk = Tenant(name: "a", quota: Quota(disk: 1 << 30), models: [PlanFixture.ref("llama")])
+    let overModels = Tenant(name: "b", quota: Quota(models: 1), models: [PlanFixture.ref("wan", "1.0", "fp8")])
+    let desired = QuotaTests.desired([overDisk, overModels])
+    do {
+      _ = try Planner.plan(desired, ObservedState(), on: "n", at: Date(timeIntervalSince1970: 0))
+      Issue.record("the plan should fail")
+    } catch {
+      let lines = error.description.split(separator: "\n").map(String.init)
+      #expect(lines.first == "2 problems:")
+      #expect(lines.count == 3)
+      #expect(lines[1].hasPrefix("  tenant 'a' needs 14.90 GiB"), "\(error.description)")
+      #expect(lines[2].hasPrefix("  tenant 'b' needs 2 model variants"), "\(error.description)")
+    }
+  }
+}

@@ -17,7 +17,9 @@ enum ErrorReporting {
       StandardError.write("\(errors) error\(errors == 1 ? "" : "s") in the desired state; nothing was changed.\n")
       throw ExitCode.failure
     } catch {
-      StandardError.write("error: \(error)\n")
+      // Errors that already carry their position and severity (`file:1:2: error: …`) print as they are.
+      let text = "\(error)"
+      StandardError.write((text.contains(": error: ") ? text : "error: " + text) + "\n")
       throw ExitCode.failure
     }
   }

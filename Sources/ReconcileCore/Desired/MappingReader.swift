@@ -95,12 +95,23 @@ struct MappingReader {
       sink.error(node.location, "'\(key)' in \(what) must be a size such as 80GiB, got \(node.typeDescription)")
       return nil
     }
+    // YAML integers in hex, octal or binary mean what TOML's do (TOML's reader gives decimal).
+    if scalar.kind == .integer, let value = Self.radixInteger(scalar.text) { return value }
     switch Units.bytes(scalar.text) {
     case .success(let bytes): return bytes
     case .failure(let failure):
       sink.error(scalar.location, "'\(key)' in \(what): \(failure)")
       return nil
     }
+  }
+
+  /// `0x400`, `0o17`, `0b101` (underscores allowed) as a non-negative integer.
+  static func radixInteger(_ text: String) -> Int64? {
+    let digits = text.filter { $0 != "_" }
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where digits.hasPrefix(prefix) {
+      return Int64(digits.dropFirst(2), radix: radix)
+    }
+    return nil
   }
 
   /// A duration: seconds, or a number with s, m, h or d.

@@ -109,6 +109,8 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
   /// A tenant's models need more disk or more model variants than its quota allows; `origin`
   /// says where the limit comes from (`tier pro`, `its quota:`).
   case quotaExceeded(tenant: String, what: QuotaField, needed: Int64, limit: Int64, origin: String)
+  /// More than one problem, each reported.
+  indirect case several([PlanError])
 
   public var description: String {
     switch self {
@@ -123,6 +125,8 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
       return "\(list) list\(variants.count == 1 ? "s" : "") include: globs but \(variants.count == 1 ? "is" : "are") not locked; run 'reconcile lock \(models)' and commit the lock file it writes"
     case .insufficientSpace(let node, let needed, let available, let detail):
       return "node '\(node)' needs \(ByteFormat.binary(needed, precision: 2)) (\(needed) bytes) more on its filesystem but only \(ByteFormat.binary(available, precision: 2)) (\(available) bytes) is free (\(detail)); free space on the filesystem first"
+    case .several(let errors):
+      return "\(errors.count) problems:" + errors.map { "\n  \($0.description)" }.joined()
     case .quotaExceeded(let tenant, let what, let needed, let limit, let origin):
       switch what {
       case .disk:

@@ -75,13 +75,21 @@ public struct TenantUsage: Sendable, Hashable, Codable {
   }
 
   /// Fails when a tenant that `pool` serves (every tenant when `pool` is nil) needs more disk
-  /// or more model variants than its quota allows; tenants are checked in name order.
+  /// or more model variants than its quota allows; every tenant over a limit is named, in name
+  /// order, with the first limit it exceeds.
   public static func enforce(_ desired: DesiredState, servedBy pool: Pool?) throws(PlanError) {
     guard desired.tenants.contains(where: { $0.tier != nil || $0.quota != nil }) else { return }
     let models = Dictionary(desired.models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    var violations: [PlanError] = []
     for tenant in desired.tenants.sorted(by: { $0.name < $1.name }) where pool?.serves.contains(tenant.name) ?? true {
-      try usage(of: tenant, desired, models).check()
+      do throws(PlanError) {
+        try usage(of: tenant, desired, models).check()
+      } catch {
+        violations.append(error)
+      }
     }
+    if violations.count == 1, let only = violations.first { throw only }
+    if !violations.isEmpty { throw .several(violations) }
   }
 }
 
