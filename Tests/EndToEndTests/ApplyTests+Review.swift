@@ -45,3 +45,35 @@ extension ApplyTests {
     #expect(Stat(fixture.root.models + "/alpha") == nil)
   }
 }
+
+extension ApplyTests {
+  @Test func aCorruptBlobLeavesTheViewsOfKeptVariantsToo() throws {
+    let fixture = try ApplyFixture()
+    let models = try TwoModels(fixture)
+    let policy = ApplyFixture.fastPolicy.replacingOccurrences(of: "gc_grace: 0s", with: "gc_grace: 1h")
+    try fixture.writeDesired([models.alpha], policy: policy)
+    #expect(try fixture.apply().status == 0)
+    // Version 2 shares shared.bin; version 1 stays on disk within its grace period.
+    let upgraded = try fixture.makeFile("alpha-2/alpha.bin", size: 1 << 20)
+    try fixture.copy(models.shared, to: "alpha-2/shared.bin")
+    var version2 = models.alpha
+    version2.version = "2"
+    version2.sources = [fixture.source("alpha-2")]
+    version2.variants = ["fp16": ["alpha.bin": upgraded, "shared.bin": models.shared]]
+    try fixture.writeDesired([version2], policy: policy)
+    #expect(try fixture.apply().status == 0)
+    let keptView = fixture.view("alpha", "fp16", "shared.bin")
+    fixture.expectLinked(keptView, to: models.shared)
+
+    // The shared blob is overwritten in place with other bytes of the same size.
+    let blob = fixture.blob(models.shared)
+    chmod(blob, 0o644)
+    let handle = try #require(FileHandle(forWritingAtPath: blob))
+    try handle.write(contentsOf: Data(repeating: 0x5a, count: 4096))
+    try handle.close()
+    let repaired = try fixture.apply()
+    #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
+    fixture.expectLinked(fixture.view("alpha", "fp16", "shared.bin", version: "2"), to: models.shared)
+    #expect(Stat(keptView) == nil, "the kept variant's view of the corrupt blob is withdrawn")
+  }
+}

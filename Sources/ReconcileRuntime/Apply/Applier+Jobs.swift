@@ -82,6 +82,25 @@ extension Applier {
         try? store.removeViewFile(subject.variant, at: path)
       }
     }
+    // Variants kept on disk (pinned, within their grace) and tenant views may link the same
+    // inode; known-bad content leaves them too. This walk runs only when a blob failed.
+    for directory in [store.root.models, store.root.path + "/tenants"] {
+      removeLinks(to: bad, under: directory)
+    }
+  }
+
+  /// Removes every regular file under `directory` that is a hard link to `inode`, without
+  /// following symbolic links.
+  func removeLinks(to bad: StatFingerprint, under directory: String) {
+    for name in DirectoryListing.names(directory) {
+      let path = directory + "/" + name
+      guard let status = FileStatus.of(path) else { continue }
+      switch status.kind {
+      case .directory: removeLinks(to: bad, under: path)
+      case .regular where status.fingerprint.device == bad.device && status.fingerprint.inode == bad.inode: unlink(path)
+      default: continue
+      }
+    }
   }
 
   /// A view holds verified content whose blob is gone: the view's file becomes the blob again.
