@@ -31,7 +31,7 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "reconcile", dependencies: ["ReconcileCLI"]),
-    .target(name: "TestSupport", dependencies: ["ReconcileCore"], path: "Tests/TestSupport", exclude: ["test_http_server.py", "test_hub_server.py"]),
+    .target(name: "TestSupport", dependencies: ["ReconcileCore"], path: "Tests/TestSupport", exclude: ["test_http_server.py", "test_hub_server.py", "loopback_server.py"]),
     .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore"]),
     .testTarget(name: "ReconcileRuntimeTests", dependencies: ["ReconcileRuntime", "ReconcileCore", "TestSupport"]),
     .testTarget(

@@ -43,11 +43,8 @@ public final class MotoServer: @unchecked Sendable {
   /// The region boto3 uses here.
   public let region = "us-east-1"
 
-  private let process: Process
-  private let input: Pipe
+  private let server: ServerProcess
   private let log: URL
-  private let lock = NSLock()
-  private var stopped = false
 
   /// What to install when moto or boto3 is missing.
   public static let installHint = "install moto and boto3 with: python3 -m pip install 'moto[server]' boto3"
@@ -57,26 +54,19 @@ public final class MotoServer: @unchecked Sendable {
     let port = try MotoServer.freePort()
     log = FileManager.default.temporaryDirectory.appendingPathComponent("reconcile-moto-\(UUID().uuidString).log")
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", MotoServer.watchdog, String(port), log.path]
-    let input = Pipe()
-    process.standardInput = input
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = try FileHandle(forWritingTo: log)
     do {
-      try process.run()
+      server = try ServerProcess(
+        python: ["-c", MotoServer.watchdog, String(port), log.path], output: FileHandle.nullDevice,
+        error: try FileHandle(forWritingTo: log), grace: 10)
     } catch {
       throw Failure(description: "python3 could not be started (\(error)); moto's server needs it: \(MotoServer.installHint)")
     }
-    self.process = process
-    self.input = input
     endpoint = "http://127.0.0.1:\(port)"
 
     let deadline = Date().addingTimeInterval(60)
     while !MotoServer.answers(port: port) {
-      guard process.isRunning else {
-        let status = process.terminationStatus
+      guard server.isRunning else {
+        let status = server.process.terminationStatus
         let output = logTail()
         let hint = output.contains("pip install") ? "" : "; if moto is missing, \(MotoServer.installHint)"
         throw Failure(description: "moto_server did not start (exit \(status)): \(output)\(hint)")
@@ -95,20 +85,7 @@ public final class MotoServer: @unchecked Sendable {
   }
 
   /// Stops the server and waits for it to exit.
-  public func stop() {
-    let first = lock.withLock {
-      defer { stopped = true }
-      return !stopped
-    }
-    guard first else { return }
-    try? input.fileHandleForWriting.close()
-    let deadline = Date().addingTimeInterval(10)
-    while process.isRunning && Date() < deadline { usleep(20_000) }
-    if process.isRunning {
-      process.terminate()
-      process.waitUntilExit()
-    }
-  }
+  public func stop() { server.stop() }
 
   // MARK: Filling the store
 

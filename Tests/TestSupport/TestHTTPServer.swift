@@ -61,35 +61,16 @@ public final class TestHTTPServer: @unchecked Sendable {
   /// The port the server listens on.
   public let port: UInt16
 
-  private let process: Process
-  private let input: Pipe
-  private let lock = NSLock()
-  private var stopped = false
+  private let server: ServerProcess
 
   /// Starts a server for the files under `directory`.
   public init(serving directory: URL) throws {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("test_http_server.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.path, directory.path]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    self.process = process
-    self.input = input
-
-    // The first line of stdout is the port; end of file means the script failed to start.
-    var line = Data()
-    while true {
-      let byte = output.fileHandleForReading.readData(ofLength: 1)
-      if byte.isEmpty || byte == Data("\n".utf8) { break }
-      line.append(byte)
-    }
-    guard let text = String(data: line, encoding: .utf8), let port = UInt16(text.trimmingCharacters(in: .whitespaces)) else {
-      process.terminate()
-      throw Failure(description: "test_http_server.py did not start (printed \(String(decoding: line, as: UTF8.self).debugDescription))")
+    let (server, line) = try ServerProcess.launch(python: [script.path, directory.path])
+    self.server = server
+    guard let port = UInt16(line.trimmingCharacters(in: .whitespaces)) else {
+      server.stop()
+      throw Failure(description: "test_http_server.py did not start (printed \(line.debugDescription))")
     }
     self.port = port
     baseURL = "http://127.0.0.1:\(port)"
@@ -128,20 +109,7 @@ public final class TestHTTPServer: @unchecked Sendable {
   }
 
   /// Stops the server and waits for it to exit.
-  public func stop() {
-    let first = lock.withLock {
-      defer { stopped = true }
-      return !stopped
-    }
-    guard first else { return }
-    try? input.fileHandleForWriting.close()
-    let deadline = Date().addingTimeInterval(3)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-      process.terminate()
-      process.waitUntilExit()
-    }
-  }
+  public func stop() { server.stop() }
 
   /// One HTTP/1.1 request over a fresh loopback connection; the status and body of the answer.
   private func call(_ method: String, _ path: String, body: Data = Data()) throws -> (Int, Data) {

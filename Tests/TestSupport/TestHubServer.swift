@@ -54,41 +54,22 @@ public final class TestHubServer: @unchecked Sendable {
   /// The CDN's port.
   public let cdnPort: UInt16
 
-  private let process: Process
-  private let input: Pipe
-  private let lock = NSLock()
-  private var stopped = false
+  private let server: ServerProcess
 
   /// Starts a server for the repositories under `directory` (layout in `test_hub_server.py`).
   /// With `token`, the repositories `writeRepository(…, isPrivate: true)` made require it.
   /// `pageSize` is the number of tree entries a page (the Hub's is 1000).
   public init(serving directory: URL, token: String? = nil, pageSize: Int? = nil) throws {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("test_hub_server.py")
-    var arguments = ["python3", script.path, directory.path]
+    var arguments = [script.path, directory.path]
     if let token { arguments += ["--token", token] }
     if let pageSize { arguments += ["--page-size", String(pageSize)] }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    self.process = process
-    self.input = input
-
-    // The first line of stdout is "HUB_PORT CDN_PORT"; end of file means the script failed to start.
-    var line = Data()
-    while true {
-      let byte = output.fileHandleForReading.readData(ofLength: 1)
-      if byte.isEmpty || byte == Data("\n".utf8) { break }
-      line.append(byte)
-    }
-    let ports = String(decoding: line, as: UTF8.self).split(separator: " ").compactMap { UInt16($0) }
+    let (server, line) = try ServerProcess.launch(python: arguments)
+    self.server = server
+    let ports = line.split(separator: " ").compactMap { UInt16($0) }
     guard ports.count == 2 else {
-      process.terminate()
-      throw Failure(description: "test_hub_server.py did not start (printed \(String(decoding: line, as: UTF8.self).debugDescription))")
+      server.stop()
+      throw Failure(description: "test_hub_server.py did not start (printed \(line.debugDescription))")
     }
     hubPort = ports[0]
     cdnPort = ports[1]
@@ -113,20 +94,7 @@ public final class TestHubServer: @unchecked Sendable {
   }
 
   /// Stops the server and waits for it to exit.
-  public func stop() {
-    let first = lock.withLock {
-      defer { stopped = true }
-      return !stopped
-    }
-    guard first else { return }
-    try? input.fileHandleForWriting.close()
-    let deadline = Date().addingTimeInterval(3)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-      process.terminate()
-      process.waitUntilExit()
-    }
-  }
+  public func stop() { server.stop() }
 
   /// Writes `files` as the content of `repo` (`ORG/REPO`) at `commit` under `directory`, points
   /// `refs` (branch or tag → commit) at commits, and lists the repository as private when asked.

@@ -28,7 +28,9 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import QuietServer, exit_when_stdin_closes, parse_range
 
 ROOT = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else ".")
 STALL_PREFIX = 64 * 1024
@@ -147,7 +149,7 @@ class Handler(BaseHTTPRequestHandler):
 
         first, last = 0, size - 1
         partial = False
-        requested = self.parse_range(self.headers.get("Range"), size)
+        requested = parse_range(self.headers.get("Range"), size)
         if requested is not None and mode != "ignore-range" and self.if_range_holds(etag, last_modified):
             if requested == "unsatisfiable":
                 self.send_response(416)
@@ -188,30 +190,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-
-    @staticmethod
-    def parse_range(header, size):
-        """(first, last) for a single `bytes=N-`, `bytes=N-M` or `bytes=-K`; "unsatisfiable"; or
-        None when there is no usable Range header (then the whole file is sent)."""
-        if not header or not header.startswith("bytes=") or "," in header:
-            return None
-        spec = header[len("bytes="):].strip()
-        start_text, _, end_text = spec.partition("-")
-        try:
-            if start_text == "":
-                suffix = int(end_text)
-                if suffix <= 0:
-                    return "unsatisfiable"
-                return (max(size - suffix, 0), size - 1)
-            first = int(start_text)
-            last = int(end_text) if end_text else size - 1
-        except ValueError:
-            return None
-        if first >= size:
-            return "unsatisfiable"
-        if last < first:
-            return None
-        return (first, min(last, size - 1))
 
     def if_range_holds(self, etag, last_modified):
         value = self.headers.get("If-Range")
@@ -271,28 +249,9 @@ class Handler(BaseHTTPRequestHandler):
                     return
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        # A client that gives up (stall and cancellation tests) is expected, not news.
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-def exit_when_stdin_closes():
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        os._exit(0)
-
-
 def main():
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    server = QuietServer(("127.0.0.1", 0), Handler)
+    exit_when_stdin_closes()
     print(server.server_address[1], flush=True)
     server.serve_forever(poll_interval=0.2)
 

@@ -37,7 +37,9 @@ import os
 import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import QuietServer, exit_when_stdin_closes, parse_range
 
 CHUNK = 256 * 1024
 
@@ -341,53 +343,17 @@ class CDNHandler(LoggingHandler):
             self.close_connection = True
 
 
-def parse_range(header, size):
-    """(first, last) for one `bytes=N-`, `bytes=N-M` or `bytes=-K`; "unsatisfiable"; or None."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    start_text, _, end_text = header[len("bytes="):].strip().partition("-")
-    try:
-        if start_text == "":
-            suffix = int(end_text)
-            return "unsatisfiable" if suffix <= 0 else (max(size - suffix, 0), size - 1)
-        first = int(start_text)
-        last = int(end_text) if end_text else size - 1
-    except ValueError:
-        return None
-    if first >= size:
-        return "unsatisfiable"
-    if last < first:
-        return None
-    return (first, min(last, size - 1))
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class Server(QuietServer):
     def __init__(self, handler):
         super().__init__(("127.0.0.1", 0), handler)
         self.log = []
         self.log_lock = threading.Lock()
 
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-def exit_when_stdin_closes():
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        os._exit(0)
-
 
 def main():
     hub, cdn = Server(HubHandler), Server(CDNHandler)
     ports["hub"], ports["cdn"] = hub.server_address[1], cdn.server_address[1]
-    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    exit_when_stdin_closes()
     threading.Thread(target=cdn.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     print(ports["hub"], ports["cdn"], flush=True)
     hub.serve_forever(poll_interval=0.2)
