@@ -1,0 +1,26 @@
+/// Double-quoted strings that TOML basic strings and YAML double-quoted scalars both read back
+/// as the same text: `"`, `\`, newline, tab and carriage return escaped, other control
+/// characters as `\uXXXX`.
+public enum QuotedString {
+  /// `text` in double quotes with the escapes both syntaxes share.
+  public static func doubleQuoted(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\t": out += "\\t"
+      case "\r": out += "\\r"
+      default:
+        if scalar.value < 0x20 || scalar.value == 0x7f {
+          let hex = String(scalar.value, radix: 16, uppercase: true)
+          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return out + "\""
+  }
+}
