@@ -113,6 +113,15 @@ public struct StatFingerprint: Sendable, Hashable, Codable, CustomStringConverti
   }
 
   public var description: String { "dev=\(device) ino=\(inode) size=\(size) mtime=\(mtimeNs) ctime=\(ctimeNs)" }
+
+  /// Whether both are the same file: same device and inode (two hard links of one file).
+  public func isSameFile(as other: StatFingerprint) -> Bool { device == other.device && inode == other.inode }
+
+  /// Whether the file kept its content since `earlier`: same file, size and mtime. Only the
+  /// ctime may differ, as creating or removing a hard link changes it.
+  public func keepsContent(of earlier: StatFingerprint) -> Bool {
+    isSameFile(as: earlier) && size == earlier.size && mtimeNs == earlier.mtimeNs
+  }
 }
 
 /// A value written in JSON as its text form, such as `name@version:variant`.

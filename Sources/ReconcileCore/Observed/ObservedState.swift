@@ -93,7 +93,7 @@ public struct ObservedFile: Sendable, Hashable, Codable {
 
   /// Whether this file is the given blob (a hard link to it).
   public func isLink(to blob: ObservedBlob) -> Bool {
-    fingerprint.device == blob.fingerprint.device && fingerprint.inode == blob.fingerprint.inode
+    fingerprint.isSameFile(as: blob.fingerprint)
   }
 }
 

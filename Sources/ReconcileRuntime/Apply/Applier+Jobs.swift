@@ -78,7 +78,7 @@ extension Applier {
     guard let bad = FileStatus.of(file)?.fingerprint else { return }
     for subject in job.views {
       guard let path = subject.path, let view = FileStatus.of(store.root.view(subject.variant) + "/" + path) else { continue }
-      if view.fingerprint.device == bad.device, view.fingerprint.inode == bad.inode {
+      if view.fingerprint.isSameFile(as: bad) {
         try? store.removeViewFile(subject.variant, at: path)
       }
     }
@@ -97,7 +97,7 @@ extension Applier {
       guard let status = FileStatus.of(path) else { continue }
       switch status.kind {
       case .directory: removeLinks(to: bad, under: path)
-      case .regular where status.fingerprint.device == bad.device && status.fingerprint.inode == bad.inode: unlink(path)
+      case .regular where status.fingerprint.isSameFile(as: bad): unlink(path)
       default: continue
       }
     }

@@ -188,7 +188,7 @@ public final class Applier: @unchecked Sendable {
     var entries: [(StatFingerprint, Digest)] = []
     for (digest, known) in verified.current {
       guard let now = FileStatus.of(store.root.blob(digest))?.fingerprint else { continue }
-      if now.device == known.device, now.inode == known.inode, now.size == known.size, now.mtimeNs == known.mtimeNs {
+      if now.keepsContent(of: known) {
         entries.append((now, digest))
       }
     }

@@ -163,9 +163,7 @@ public struct GarbageCollector: Sendable {
     if let registry {
       var refreshed: [(StatFingerprint, Digest)] = []
       for (path, now) in blobFingerprints() {
-        guard let old = before[path], let digest = recorded[old], old != now, old.device == now.device, old.inode == now.inode,
-          old.size == now.size, old.mtimeNs == now.mtimeNs
-        else { continue }
+        guard let old = before[path], let digest = recorded[old], old != now, now.keepsContent(of: old) else { continue }
         refreshed.append((now, digest))
       }
       try? registry.recordVerified(refreshed, at: Date())

@@ -84,7 +84,7 @@ public struct HFCachePublisher: Sendable {
     else { return false }
     let resolved = URL(fileURLWithPath: (snapshot as NSString).deletingLastPathComponent).appendingPathComponent(target).standardizedFileURL.path
     guard let cached = FileStatus.of(resolved)?.fingerprint else { return false }
-    return cached.device == stored.device && cached.inode == stored.inode
+    return cached.isSameFile(as: stored)
   }
 
   func etag(of file: FileSpec, lockedFromHub: Bool = false) throws -> String {
@@ -111,11 +111,7 @@ public struct HFCachePublisher: Sendable {
   }
 
   func ensureLink(from source: String, to target: String) throws {
-    if let existing = FileStatus.of(target), let blob = FileStatus.of(source),
-      existing.fingerprint.inode == blob.fingerprint.inode, existing.fingerprint.device == blob.fingerprint.device
-    {
-      return
-    }
+    if let existing = FileStatus.of(target), let blob = FileStatus.of(source), existing.fingerprint.isSameFile(as: blob.fingerprint) { return }
     try makeParent(of: target)
     let temporary = "\(target).\(BlobStore.uniqueSuffix()).tmp"
     guard Glibc.link(source, temporary) == 0 else {

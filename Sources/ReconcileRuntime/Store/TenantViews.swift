@@ -150,7 +150,7 @@ public struct TenantViews: Sendable {
       wantedDirectories.formUnion(parents)
       for parent in parents { try ensureDirectory(base + "/" + parent, group: group) }
       if let existing = FileStatus.of(target) {
-        if existing.kind == .regular, existing.fingerprint.device == stored.fingerprint.device, existing.fingerprint.inode == stored.fingerprint.inode { continue }
+        if existing.kind == .regular, existing.fingerprint.isSameFile(as: stored.fingerprint) { continue }
         if existing.kind == .directory { outcome.removed += try remove(target) }
       }
       try link(blob, at: target)
