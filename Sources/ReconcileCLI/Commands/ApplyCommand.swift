@@ -28,7 +28,8 @@ struct ApplyCommand: ParsableCommand {
       guard let format = LogFormat(rawValue: logFormat) else {
         throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
       }
-      let session = try global.session()
+      let settings = try global.settings()
+      let session = global.session(settings)
       let saved = try planFile.map { file -> Plan in
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the plan '\(file)'") }
         do { return try PlanRenderer.decode(data) } catch { throw ValidationError("'\(file)' is not a plan saved by 'reconcile plan -o': \(error)") }
@@ -37,7 +38,6 @@ struct ApplyCommand: ParsableCommand {
       let prepared = try session.prepareApply(saved: saved, lockTimeout: lockTimeout, command: command)
       defer { prepared.lock.release() }
       let plan = prepared.plan
-      let settings = try global.settings()
       guard plan.hasChanges else {
         print("No changes. Node \(plan.node) matches the desired state.")
         try Session.recordGrace(plan, desired: prepared.desired, registry: prepared.registry)
@@ -45,7 +45,7 @@ struct ApplyCommand: ParsableCommand {
         let views = try Applier.refreshTenantViews(
           root: session.root, registry: prepared.registry, desired: prepared.desired, observed: prepared.observed, node: plan.node)
         if !views.tenants.isEmpty { print("Updated tenant views: \(views.tenants.joined(separator: ", ")).") }
-        try publishCache(settings, prepared: prepared)
+        try publishCache(settings, session: session, prepared: prepared)
         return true
       }
       print(PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
@@ -73,7 +73,7 @@ struct ApplyCommand: ParsableCommand {
       let summary = try applier.apply(plan, desired: prepared.desired, observed: prepared.observed)
       print(ApplySummaryRenderer.text(summary, plan: plan))
       // The cache is published from a store known good: after a run with failures it waits.
-      if summary.isSuccess { try publishCache(settings, prepared: prepared) }
+      if summary.isSuccess { try publishCache(settings, session: session, prepared: prepared) }
       return summary.isSuccess
     }
     if !outcome { throw ExitCode.failure }
@@ -83,9 +83,8 @@ struct ApplyCommand: ParsableCommand {
 extension ApplyCommand {
   /// Publishes the node's Hub models as a Hugging Face cache when `hf_cache` is set; only
   /// variants whose files are all in the store are published.
-  func publishCache(_ settings: Settings, prepared: PreparedApply) throws {
+  func publishCache(_ settings: Settings, session: Session, prepared: PreparedApply) throws {
     guard let cache = settings.hfCache else { return }
-    let session = try global.session()
     let target = try NodeTarget.resolve(prepared.desired, node: prepared.plan.node)
     let complete = target.variants.filter { id in
       prepared.desired.model(id.model)?.variant(id.variant)?.files.allSatisfy { FileStatus.of(session.root.blob($0.sha256)) != nil } ?? false
@@ -103,9 +102,7 @@ extension ApplyCommand {
     }
     let published = try HFCachePublisher(root: session.root, cache: cache).publish(prepared.desired, variants: complete)
     let relinked = trusted.compactMap { digest, before -> (StatFingerprint, Digest)? in
-      guard let now = FileStatus.of(session.root.blob(digest))?.fingerprint, now != before, now.device == before.device,
-        now.inode == before.inode, now.size == before.size, now.mtimeNs == before.mtimeNs
-      else { return nil }
+      guard let now = FileStatus.of(session.root.blob(digest))?.fingerprint, now != before, now.keepsContent(of: before) else { return nil }
       return (now, digest)
     }
     try prepared.registry.recordVerified(relinked, at: Date())

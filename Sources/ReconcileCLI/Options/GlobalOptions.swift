@@ -23,9 +23,11 @@ struct GlobalOptions: ParsableArguments {
   }
 
   /// A session for the resolved settings.
-  func session() throws -> Session {
-    let settings = try settings()
-    return Session(desired: settings.desired, root: settings.root, node: settings.node, sources: settings.sources)
+  func session() throws -> Session { session(try settings()) }
+
+  /// A session for settings already resolved.
+  func session(_ settings: Settings) -> Session {
+    Session(desired: settings.desired, root: settings.root, node: settings.node, sources: settings.sources)
   }
 }
 
