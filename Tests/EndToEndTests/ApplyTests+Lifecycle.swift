@@ -26,6 +26,21 @@ extension ApplyTests {
       alpha = ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": ["alpha.bin": alphaOnly, "shared.bin": shared]])
       beta = ModelSpec(name: "beta", sources: [fixture.source("beta")], variants: ["main": ["beta.bin": betaOnly, "shared.bin": shared]])
     }
+
+    /// alpha at version 2, served from `alpha-2/`: a new alpha.bin, and shared.bin unless
+    /// `keepingShared` is false. Returns the model and its new alpha.bin.
+    func version2(_ fixture: ApplyFixture, keepingShared: Bool = true) throws -> (ModelSpec, ServedFile) {
+      let upgraded = try fixture.makeFile("alpha-2/alpha.bin", size: 1 << 20)
+      var model = alpha
+      model.version = "2"
+      model.sources = [fixture.source("alpha-2")]
+      model.variants = ["fp16": ["alpha.bin": upgraded]]
+      if keepingShared {
+        try fixture.copy(shared, to: "alpha-2/shared.bin")
+        model.variants["fp16"]?["shared.bin"] = shared
+      }
+      return (model, upgraded)
+    }
   }
 
   @Test func droppedModelIsEvictedAndOnlyItsOwnBlobsGo() throws {
@@ -59,12 +74,7 @@ extension ApplyTests {
     try fixture.writeDesired([models.alpha])
     #expect(try fixture.apply().status == 0)
 
-    let upgraded = try fixture.makeFile("alpha-2/alpha.bin", size: 1 << 20)
-    try fixture.copy(models.shared, to: "alpha-2/shared.bin")
-    var version2 = models.alpha
-    version2.version = "2"
-    version2.sources = [fixture.source("alpha-2")]
-    version2.variants = ["fp16": ["alpha.bin": upgraded, "shared.bin": models.shared]]
+    let (version2, upgraded) = try models.version2(fixture)
     try fixture.writeDesired([version2])
     try fixture.server.reset()
     let result = try fixture.apply()
@@ -83,11 +93,7 @@ extension ApplyTests {
     try fixture.writeDesired([models.alpha])
     #expect(try fixture.apply().status == 0)
 
-    let upgraded = try fixture.makeFile("alpha-2/alpha.bin", size: 1 << 20)
-    var version2 = models.alpha
-    version2.version = "2"
-    version2.sources = [fixture.source("alpha-2")]
-    version2.variants = ["fp16": ["alpha.bin": upgraded]]
+    let (version2, upgraded) = try models.version2(fixture, keepingShared: false)
     try fixture.writeDesired([version2])
     try fixture.server.behave(path: "/alpha-2/alpha.bin", mode: .status, status: 503)
     let failed = try fixture.apply()

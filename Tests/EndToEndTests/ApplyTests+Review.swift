@@ -54,12 +54,7 @@ extension ApplyTests {
     try fixture.writeDesired([models.alpha], policy: policy)
     #expect(try fixture.apply().status == 0)
     // Version 2 shares shared.bin; version 1 stays on disk within its grace period.
-    let upgraded = try fixture.makeFile("alpha-2/alpha.bin", size: 1 << 20)
-    try fixture.copy(models.shared, to: "alpha-2/shared.bin")
-    var version2 = models.alpha
-    version2.version = "2"
-    version2.sources = [fixture.source("alpha-2")]
-    version2.variants = ["fp16": ["alpha.bin": upgraded, "shared.bin": models.shared]]
+    let (version2, _) = try models.version2(fixture)
     try fixture.writeDesired([version2], policy: policy)
     #expect(try fixture.apply().status == 0)
     let keptView = fixture.view("alpha", "fp16", "shared.bin")
