@@ -46,7 +46,7 @@ extension Session {
   public func tenantStatus() throws -> TenantStatus {
     let loaded = try loadDesired()
     let target = try NodeTarget.resolve(loaded.state, node: node)
-    let rows = Inventory.rows(loaded.state, try observe(), target: target)
+    let rows = Inventory.rows(loaded.state, try observe(loaded.state), target: target)
     let all = TenantUsage.compute(loaded.state)
     let served = Set(target.servedTenants(in: loaded.state).map(\.name))
     return TenantStatus(desired: loaded.state, rows: rows, served: all.filter { served.contains($0.tenant) }, all: all, nodeVariants: target.variants)

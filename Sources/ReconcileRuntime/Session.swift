@@ -14,13 +14,16 @@ public struct Session: Sendable {
   public var node: String
   /// How to reach Hub and S3 sources; plans resolve Hub branches and tags to commits with it.
   public var sources: SourceSettings?
+  /// Where the node publishes Hub models as a Hugging Face cache, if anywhere.
+  public var hfCache: String?
 
   /// Creates a session.
-  public init(desired: String, root: String, node: String, sources: SourceSettings? = nil) {
+  public init(desired: String, root: String, node: String, sources: SourceSettings? = nil, hfCache: String? = nil) {
     self.desired = DesiredDirectory(path: desired)
     self.root = NodeRoot(root)
     self.node = node
     self.sources = sources
+    self.hfCache = hfCache
   }
 
   /// Reads and validates the desired state; throws `DesiredDirectory.ReadError` or `DiagnosticsError`.
@@ -40,31 +43,45 @@ public struct Session: Sendable {
     return try SQLiteRegistry(path: root.registry)
   }
 
-  /// Scans the root, trusting files whose fingerprints the registry recorded as verified.
+  /// Scans the root, its tenant views and the Hugging Face cache, trusting files whose
+  /// fingerprints the verified-file cache recorded, with this node's ledger's times.
+  public func observe(_ desired: DesiredState) throws -> ObservedState {
+    try checkStoreReadable()
+    guard let registry = try existingRegistry() else { return observe(desired, cache: nil, ledger: nil) }
+    return try observe(desired, cache: registry, ledger: registry.ledger(node: node))
+  }
+
+  /// Scans the root's store and model views alone, for `verify`.
   public func observe() throws -> ObservedState {
     try checkStoreReadable()
     let registry = try existingRegistry()
-    return NodeRootScanner(root: root).scan(
-      verified: try registry?.verifiedDigests() ?? [:], lastUse: try registry?.lastUse() ?? [:],
-      unwantedSince: try registry?.unwantedSince() ?? [:])
+    return NodeRootScanner(root: root).scan(verified: try registry?.verifiedDigests() ?? [:])
+  }
+
+  /// Scans the root with an open cache and ledger (nil for a root never applied).
+  func observe(_ desired: DesiredState, cache: (any VerifiedFileCache)?, ledger: (any NodeLedger)?) throws -> ObservedState {
+    let scanner = NodeRootScanner(root: root)
+    var observed = scanner.scan(
+      verified: try cache?.verifiedDigests() ?? [:], lastUse: try ledger?.lastUse() ?? [:], unwantedSince: try ledger?.unwantedSince() ?? [:])
+    observed.tenantViews = scanner.scanTenantViews(groups: Set(desired.tenants.compactMap(\.group)))
+    if let hfCache { observed.hfCache = scanner.scanHFCache(hfCache) }
+    return observed
   }
 
   /// Loads, observes and plans, and stamps the plan with where it came from.
   public func plan(at now: Date = Date()) throws -> Plan {
     let (loaded, desiredDigest) = try loadDesiredWithDigest()
-    let observed = try observe()
-    var plan = try Planner.plan(loaded.state, observed, on: node, at: now)
+    let observed = try observe(loaded.state)
     if holdsRoot { try checkTenantGroups(loaded.state) }
-    plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: desiredDigest)
-    plan.observedDigest = Self.digest(of: observed)
-    return pinningHubRevisions(plan)
+    return try plan(loaded.state, observed, digest: desiredDigest, at: now)
   }
 
-  /// The inventory for `status`.
-  public func inventory() throws -> [InventoryRow] {
-    let loaded = try loadDesired()
-    let target = try NodeTarget.resolve(loaded.state, node: node)
-    return Inventory.rows(loaded.state, try observe(), target: target)
+  /// Plans from what was loaded and observed, stamped and with Hub revisions pinned.
+  func plan(_ desiredState: DesiredState, _ observed: ObservedState, digest: String, at now: Date) throws -> Plan {
+    var plan = try Planner.plan(desiredState, observed, on: node, at: now)
+    plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: digest)
+    plan.observedDigest = Self.digest(of: observed)
+    return pinningHubRevisions(plan)
   }
 
   /// A SHA-256 over the desired-state files' names and contents, in name order. Any edit,
@@ -79,11 +96,23 @@ public struct Session: Sendable {
     return hasher.finalize().hex
   }
 
-  /// A SHA-256 of what the plan depends on in the observed state: blobs, views and their
-  /// fingerprints and verification. Free space and partial downloads are left out because
-  /// they change without changing what apply must do.
+  /// A SHA-256 of what the plan depends on in the observed state: blobs, views, tenant views
+  /// and the Hugging Face cache, with their fingerprints and verification. Free space and
+  /// partial downloads are left out because they change without changing what apply must do.
   public static func digest(of observed: ObservedState) -> String {
     let hasher = SHA256Hasher()
+    for (path, file) in observed.tenantViews.files.sorted(by: { $0.key < $1.key }) {
+      hasher.update("t \(path) \(file.fingerprint) \(file.isRegularFile)\n")
+    }
+    for (path, directory) in observed.tenantViews.directories.sorted(by: { $0.key < $1.key }) {
+      hasher.update("d \(path) \(directory.group) \(directory.mode)\n")
+    }
+    for (path, fingerprint) in observed.hfCache.snapshots.sorted(by: { $0.key < $1.key }) {
+      hasher.update("s \(path) \(fingerprint)\n")
+    }
+    for (path, commit) in observed.hfCache.refs.sorted(by: { $0.key < $1.key }) {
+      hasher.update("r \(path) \(commit)\n")
+    }
     for blob in observed.blobs.values.sorted(by: { $0.digest < $1.digest }) {
       hasher.update("b \(blob.digest.hex) \(blob.fingerprint) \(blob.verification.rawValue)\n")
     }

@@ -21,92 +21,47 @@ struct ApplyCommand: ParsableCommand {
   var lockTimeout: Double = 60
 
   @Option(help: ArgumentHelp("Progress and log output on standard error: text or json.", valueName: "format"))
-  var logFormat: String = "text"
+  var logFormat: LogFormat = .text
 
   func run() throws {
     let outcome = try ErrorReporting.run { () -> Bool in
-      guard let format = LogFormat(rawValue: logFormat) else {
-        throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
-      }
       let settings = try global.settings()
-      let session = global.session(settings)
       let saved = try planFile.map { file -> Plan in
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the plan '\(file)'") }
         do { return try PlanRenderer.decode(data) } catch { throw ValidationError("'\(file)' is not a plan saved by 'reconcile plan -o': \(error)") }
       }
       let command = (["reconcile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-      let prepared = try session.prepareApply(saved: saved, lockTimeout: lockTimeout, command: command)
-      defer { prepared.lock.release() }
-      let plan = prepared.plan
-      guard plan.hasChanges else {
-        print("No changes. Node \(plan.node) matches the desired state.")
-        try Session.recordGrace(plan, desired: prepared.desired, registry: prepared.registry)
-        // The plan does not cover tenant views; they converge on every run, changes or not.
-        let views = try Applier.refreshTenantViews(
-          root: session.root, registry: prepared.registry, desired: prepared.desired, observed: prepared.observed, node: plan.node)
-        if !views.tenants.isEmpty { print("Updated tenant views: \(views.tenants.joined(separator: ", ")).") }
-        try publishCache(settings, session: session, prepared: prepared)
+      let environment = ProcessInfo.processInfo.environment
+      let run = ReconcileSettings(
+        lockTimeout: lockTimeout, user: environment["SUDO_USER"] ?? environment["USER"] ?? "uid \(getuid())", command: command)
+      let reporter = ProgressReporter(live: isatty(STDERR_FILENO) == 1, format: logFormat)
+      let reconciler = Reconciler(session: global.session(settings), settings: run, events: reporter.handle)
+      let outcome = try reconciler.run(saved: saved) { plan in
+        print(PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
+        if saved == nil, !autoApprove {
+          guard isatty(STDIN_FILENO) == 1 else {
+            throw ValidationError("refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve, or save a plan with 'reconcile plan -o plan.json' and run 'reconcile apply plan.json'")
+          }
+          print("\nApply these changes to node \(plan.node)? Only 'yes' is accepted: ", terminator: "")
+          guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else { return false }
+        }
+        print("")
+        fflush(nil)
         return true
       }
-      print(PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
-      if saved == nil, !autoApprove {
-        guard isatty(STDIN_FILENO) == 1 else {
-          throw ValidationError("refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve, or save a plan with 'reconcile plan -o plan.json' and run 'reconcile apply plan.json'")
-        }
-        print("\nApply these changes to node \(plan.node)? Only 'yes' is accepted: ", terminator: "")
-        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-          print("Apply cancelled; nothing was changed.")
-          return true
-        }
+      switch outcome {
+      case .noChanges(let plan):
+        print("No changes. Node \(plan.node) matches the desired state.")
+        return true
+      case .declined:
+        print("Apply cancelled; nothing was changed.")
+        return true
+      case .applied(let plan, let summary):
+        print(ApplySummaryRenderer.text(summary, plan: plan))
+        return summary.isSuccess
       }
-      print("")
-      fflush(nil)
-      let reporter = ProgressReporter(live: isatty(STDERR_FILENO) == 1, format: format)
-      var options = ApplyOptions(
-        concurrency: prepared.desired.policy.concurrency, retry: prepared.desired.policy.retry,
-        user: ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "uid \(getuid())",
-        command: command, sourceBase: settings.desired, desiredCommit: plan.desired.commit)
-      options.stallTimeout = 30
-      let target = try NodeTarget.resolve(prepared.desired, node: plan.node)
-      let transfers = TenantTransferLimits(prepared.desired, target: target).wrapping(Session.transfers(settings: settings.sources))
-      let applier = Applier(root: session.root, registry: prepared.registry, transfers: transfers, options: options, events: reporter.handle)
-      let summary = try applier.apply(plan, desired: prepared.desired, observed: prepared.observed)
-      print(ApplySummaryRenderer.text(summary, plan: plan))
-      // The cache is published from a store known good: after a run with failures it waits.
-      if summary.isSuccess { try publishCache(settings, session: session, prepared: prepared) }
-      return summary.isSuccess
     }
     if !outcome { throw ExitCode.failure }
-  }
-}
-
-extension ApplyCommand {
-  /// Publishes the node's Hub models as a Hugging Face cache when `hf_cache` is set; only
-  /// variants whose files are all in the store are published.
-  func publishCache(_ settings: Settings, session: Session, prepared: PreparedApply) throws {
-    guard let cache = settings.hfCache else { return }
-    let target = try NodeTarget.resolve(prepared.desired, node: prepared.plan.node)
-    let complete = target.variants.filter { id in
-      prepared.desired.model(id.model)?.variant(id.variant)?.files.allSatisfy { FileStatus.of(session.root.blob($0.sha256)) != nil } ?? false
-    }
-    // A new hard link changes a blob's ctime: record the new fingerprint of every blob trusted
-    // before, as apply does after its own links, so that the next run hashes nothing.
-    let verified = try prepared.registry.verifiedDigests()
-    var trusted: [Digest: StatFingerprint] = [:]
-    for id in complete {
-      for file in prepared.desired.model(id.model)?.variant(id.variant)?.files ?? [] {
-        if let fingerprint = FileStatus.of(session.root.blob(file.sha256))?.fingerprint, verified[fingerprint] == file.sha256 {
-          trusted[file.sha256] = fingerprint
-        }
-      }
-    }
-    let published = try HFCachePublisher(root: session.root, cache: cache).publish(prepared.desired, variants: complete)
-    let relinked = trusted.compactMap { digest, before -> (StatFingerprint, Digest)? in
-      guard let now = FileStatus.of(session.root.blob(digest))?.fingerprint, now != before, now.keepsContent(of: before) else { return nil }
-      return (now, digest)
-    }
-    try prepared.registry.recordVerified(relinked, at: Date())
-    if !published.isEmpty { print("Hugging Face cache \(cache): \(published.joined(separator: ", ")).") }
   }
 }
 
@@ -122,13 +77,16 @@ enum ApplySummaryRenderer {
       case .download: parts.append("\(files) downloaded (\(ByteFormat.binary(summary.downloadedBytes)))")
       case .verify: parts.append("\(files) verified (\(ByteFormat.binary(summary.verifiedBytes)))")
       case .link: parts.append("\(files) linked")
+      case .publish: parts.append("\(count) published")
       case .evict: parts.append("\(count) evicted (freed \(ByteFormat.binary(summary.freedBytes)))")
+      case .unlink: parts.append("\(count) unlinked")
       }
     }
     let took = "in \(ByteFormat.fixed(summary.seconds, 1)) s"
     var lines: [String] = []
     for path in summary.quarantined { lines.append("quarantined: \(path)") }
     if !summary.tenantViews.isEmpty { lines.append("Updated tenant views: \(summary.tenantViews.joined(separator: ", ")).") }
+    if !summary.published.isEmpty { lines.append("Hugging Face cache: \(summary.published.joined(separator: ", ")).") }
     if summary.isSuccess {
       lines.append("Apply complete: \(parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")) \(took).")
     } else {

@@ -1,9 +1,10 @@
+import ArgumentParser
 import Foundation
 import ReconcileCore
 import ReconcileRuntime
 
 /// How apply reports progress: live bars on a terminal, one line per action otherwise, or JSON lines.
-enum LogFormat: String, CaseIterable {
+enum LogFormat: String, CaseIterable, ExpressibleByArgument {
   case text, json
 }
 
@@ -28,33 +29,38 @@ final class ProgressReporter: @unchecked Sendable {
   func handle(_ event: ApplyEvent) {
     lock.lock()
     defer { lock.unlock() }
+    if format == .json {
+      if case .progress = event { return }
+      write(json: event)
+      return
+    }
     switch event {
     case .started(_, let bytes):
       totalBytes = bytes
     case .actionStarted(let action):
       active[action] = (0, action.bytes, Date())
-      if !live { emit(action, "start", extra: [:]) }
+      if !live { line("\(action): start" + (action.bytes > 0 ? " (\(ByteFormat.binary(action.bytes)))" : "")) }
     case .progress(let action, let done, let total):
       active[action] = (done, total, active[action]?.started ?? Date())
       if live, Date().timeIntervalSince(lastDraw) > 0.1 { draw() }
     case .retrying(let action, let source, let attempt, let after, let cause):
       if live { clear() }
-      emit(action, "retry", extra: ["source": source, "attempt": "\(attempt)", "after_s": ByteFormat.fixed(after, 1), "cause": cause])
+      line("\(action): retry \(source) after attempt \(attempt), waiting \(ByteFormat.fixed(after, 1)) s: \(cause)")
     case .actionFinished(let action, let outcome):
       let started = active.removeValue(forKey: action)?.started ?? Date()
       if [.download, .verify].contains(action.action), outcome.isSuccess { finishedBytes += action.bytes }
       if live { clear() }
       switch outcome {
       case .succeeded(let source, let bytes):
-        var extra = ["bytes": "\(bytes)", "seconds": ByteFormat.fixed(Date().timeIntervalSince(started), 2)]
-        if let source { extra["source"] = source }
-        if live || format == .text {
-          if [.download, .verify].contains(action.action) || !live { emit(action, "done", extra: extra) }
-        } else {
-          emit(action, "done", extra: extra)
+        // On a terminal the bars show links and evictions; only transfers and hashes get a line.
+        if !live || [.download, .verify].contains(action.action) {
+          var text = "\(action): done"
+          if bytes > 0 { text += " \(ByteFormat.binary(bytes)) in \(ByteFormat.fixed(Date().timeIntervalSince(started), 2)) s" }
+          if let source { text += " from \(source)" }
+          line(text)
         }
       case .failed(let cause):
-        emit(action, "failed", extra: ["cause": cause])
+        line(cause)
       }
       if live { draw() }
     case .finished:
@@ -62,30 +68,17 @@ final class ProgressReporter: @unchecked Sendable {
     }
   }
 
-  /// One log line: `download m@1:fp16 file a.bin: done 1.0 GiB in 1.20 s from URL`, or JSON.
-  private func emit(_ action: ApplyAction, _ status: String, extra: [String: String]) {
-    if format == .json {
-      var object: [String: Any] = ["event": status, "action": action.action.rawValue, "variant": action.subject.variant.description, "bytes_planned": action.bytes]
-      if let path = action.subject.path { object["path"] = path }
-      for (key, value) in extra { object[key] = Int64(value) ?? value as Any }
-      if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-        FileHandle.standardError.write(data + Data("\n".utf8))
-      }
-      return
+  /// One JSON object per line: the event as `ApplyEvent` encodes it.
+  private func write(json event: ApplyEvent) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    if let data = try? encoder.encode(event) {
+      FileHandle.standardError.write(data + Data("\n".utf8))
     }
-    var line = "\(action): \(status)"
-    switch status {
-    case "start": line += action.bytes > 0 ? " (\(ByteFormat.binary(action.bytes)))" : ""
-    case "done":
-      let bytes = Int64(extra["bytes"] ?? "0") ?? 0
-      if bytes > 0 { line += " \(ByteFormat.binary(bytes)) in \(extra["seconds"] ?? "?") s" }
-      if let source = extra["source"] { line += " from \(source)" }
-    case "retry":
-      line += " \(extra["source"] ?? "") after attempt \(extra["attempt"] ?? "?"), waiting \(extra["after_s"] ?? "?") s: \(extra["cause"] ?? "")"
-    case "failed": line = extra["cause"] ?? line
-    default: break
-    }
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+  }
+
+  private func line(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
   }
 
   /// Redraws one bar per active transfer and a total line, below the log lines.

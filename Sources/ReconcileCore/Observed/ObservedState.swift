@@ -14,11 +14,16 @@ public struct ObservedState: Sendable, Hashable, Codable {
   public var partials: [PartialDownload]
   /// Size and free space of the filesystem holding the root, when known.
   public var filesystem: FilesystemSpace?
+  /// The tenants' views under `tenants/`.
+  public var tenantViews: ObservedTenantViews
+  /// The node's Hugging Face cache, when one is configured.
+  public var hfCache: ObservedHFCache
 
   /// Creates an observed state; empty by default, as on a new node.
   public init(
     blobs: [Digest: ObservedBlob] = [:], variants: [VariantID: ObservedVariant] = [:], lastUse: [VariantID: Date] = [:],
-    unwantedSince: [VariantID: Date] = [:], partials: [PartialDownload] = [], filesystem: FilesystemSpace? = nil
+    unwantedSince: [VariantID: Date] = [:], partials: [PartialDownload] = [], filesystem: FilesystemSpace? = nil,
+    tenantViews: ObservedTenantViews = ObservedTenantViews(), hfCache: ObservedHFCache = ObservedHFCache()
   ) {
     self.blobs = blobs
     self.variants = variants
@@ -26,6 +31,57 @@ public struct ObservedState: Sendable, Hashable, Codable {
     self.unwantedSince = unwantedSince
     self.partials = partials
     self.filesystem = filesystem
+    self.tenantViews = tenantViews
+    self.hfCache = hfCache
+  }
+}
+
+/// What `<root>/tenants/` holds, and the unix groups the tenants name.
+public struct ObservedTenantViews: Sendable, Hashable, Codable {
+  /// Files (and links) by path relative to `tenants/`, for example `research/llama/config.json`.
+  public var files: [String: ObservedFile]
+  /// Directories by path relative to `tenants/`, with their group and mode.
+  public var directories: [String: ObservedDirectory]
+  /// The id of each unix group a tenant names, when it exists on this node.
+  public var groupIDs: [String: UInt32]
+
+  /// Creates an observation; empty by default.
+  public init(files: [String: ObservedFile] = [:], directories: [String: ObservedDirectory] = [:], groupIDs: [String: UInt32] = [:]) {
+    self.files = files
+    self.directories = directories
+    self.groupIDs = groupIDs
+  }
+}
+
+/// A directory's owner group and permission bits.
+public struct ObservedDirectory: Sendable, Hashable, Codable {
+  /// The group id.
+  public var group: UInt32
+  /// The permission bits, for example `0o750`.
+  public var mode: UInt32
+
+  /// Creates a directory record.
+  public init(group: UInt32, mode: UInt32) {
+    self.group = group
+    self.mode = mode
+  }
+}
+
+/// What the Hugging Face cache holds of snapshots and refs.
+public struct ObservedHFCache: Sendable, Hashable, Codable {
+  /// The cache directory, when one is configured.
+  public var path: String?
+  /// Each snapshot entry (`models--ORG--REPO/snapshots/<commit>/<path>`, relative to the
+  /// cache) that is a symbolic link resolving to a file, with that file's fingerprint.
+  public var snapshots: [String: StatFingerprint]
+  /// Each ref file (`models--ORG--REPO/refs/<name>`) and the commit it holds.
+  public var refs: [String: String]
+
+  /// Creates an observation; empty by default.
+  public init(path: String? = nil, snapshots: [String: StatFingerprint] = [:], refs: [String: String] = [:]) {
+    self.path = path
+    self.snapshots = snapshots
+    self.refs = refs
   }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// The changes that make one node match the desired state: a value that apply executes as is.
 public struct Plan: Sendable, Hashable, Codable {
   /// The version of this document's shape; bumped on incompatible change.
-  public static let currentFormatVersion = 1
+  public static let currentFormatVersion = 2
 
   /// The shape version, for scripts that read `--json`.
   public var formatVersion: Int
@@ -11,6 +11,8 @@ public struct Plan: Sendable, Hashable, Codable {
   public var node: String
   /// The pool the node belongs to, when pools are declared.
   public var pool: String?
+  /// What the node holds after apply, as placement resolved it.
+  public var target: PlannedTarget
   /// When the plan was made.
   public var createdAt: Date
   /// Where the desired state came from and a digest of it.
@@ -26,12 +28,13 @@ public struct Plan: Sendable, Hashable, Codable {
 
   /// Creates a plan.
   public init(
-    node: String, pool: String?, createdAt: Date, desired: DesiredStamp = DesiredStamp(), observedDigest: String = "",
-    changes: [Change], kept: [KeptVariant] = [], disk: DiskForecast
+    node: String, pool: String?, target: PlannedTarget = PlannedTarget(), createdAt: Date, desired: DesiredStamp = DesiredStamp(),
+    observedDigest: String = "", changes: [Change], kept: [KeptVariant] = [], disk: DiskForecast
   ) {
     self.formatVersion = Plan.currentFormatVersion
     self.node = node
     self.pool = pool
+    self.target = target
     self.createdAt = createdAt
     self.desired = desired
     self.observedDigest = observedDigest
@@ -93,34 +96,49 @@ public enum Action: String, Sendable, Hashable, Codable, CaseIterable, Comparabl
   case download
   /// Hash a blob whose content is not known to match, then link its views.
   case verify
-  /// Create or repair a view from a blob already verified (or being fetched by another change).
+  /// Create or repair a view (a variant's, or a tenant's) from a blob already verified (or
+  /// being fetched by another change).
   case link
+  /// Publish a Hub snapshot into the Hugging Face cache.
+  case publish
   /// Remove a variant's view, and blobs nothing else uses.
   case evict
+  /// Remove a tenant's view of a variant it no longer uses, or the directory of a tenant this
+  /// node no longer serves.
+  case unlink
 
   var rank: Int { Action.allCases.firstIndex(of: self) ?? 0 }
 
   public static func < (lhs: Action, rhs: Action) -> Bool { lhs.rank < rhs.rank }
 }
 
-/// What a change is about: a model variant, and one of its files unless the whole variant.
+/// What a change is about: a model variant, and one of its files unless the whole variant; or a
+/// tenant's view of it.
 public struct ChangeSubject: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
-  /// The model variant.
+  /// The model variant; for the unlink of a tenant's directory, the entry's name parsed as well as it goes.
   public var variant: VariantID
-  /// The file's path within the variant, or nil for the whole variant.
+  /// The file's path within the variant, or nil for the whole variant; for a tenant's unlink,
+  /// the path removed relative to the root.
   public var path: String?
+  /// The tenant whose view this is, for tenant-view changes.
+  public var tenant: String?
 
   /// Creates a subject.
-  public init(variant: VariantID, path: String? = nil) {
+  public init(variant: VariantID, path: String? = nil, tenant: String? = nil) {
     self.variant = variant
     self.path = path
+    self.tenant = tenant
   }
 
-  /// `name@version:variant` or `name@version:variant file path`.
-  public var description: String { path.map { "\(variant) file \($0)" } ?? variant.description }
+  /// `name@version:variant`, `name@version:variant file path`, `tenant t: name@version:variant`
+  /// or, for a tenant's unlink, the path removed.
+  public var description: String {
+    if let tenant { return path ?? "tenant \(tenant): \(variant)" }
+    return path.map { "\(variant) file \($0)" } ?? variant.description
+  }
 
   public static func < (lhs: ChangeSubject, rhs: ChangeSubject) -> Bool {
-    (lhs.variant, lhs.path ?? "") < (rhs.variant, rhs.path ?? "")
+    (lhs.tenant ?? "", lhs.variant, lhs.path ?? "") < (rhs.tenant ?? "", rhs.variant, rhs.path ?? "")
   }
 }
 
@@ -140,6 +158,19 @@ public struct Change: Sendable, Hashable, Codable {
   public var sources: [SourceURL]
   /// Files the change touches: 1 for a file, the view's file count for a whole variant.
   public var files: Int
+  /// For a download or verification: sources of other models that list the same blob, tried
+  /// after `sources`, with the file's path in each.
+  public var alternates: [PlannedSource]?
+  /// For an eviction: whether it runs before the downloads or after every one verified.
+  public var phase: EvictionPhase?
+  /// For an eviction: the blobs it removes once the view is gone (no remaining view uses them).
+  public var blobs: [Digest]?
+  /// For a tenant-view link or unlink: which tenant's view, and its files.
+  public var tenantView: TenantViewTarget?
+  /// For a publication: the Hugging Face cache snapshot.
+  public var publication: CachePublication?
+  /// For a download: the tenant limits it is charged to.
+  public var charge: TransferCharge?
 
   /// Creates a change.
   public init(action: Action, subject: ChangeSubject, digest: Digest?, bytes: Int64, reason: Reason, sources: [SourceURL] = [], files: Int = 1) {
@@ -150,6 +181,13 @@ public struct Change: Sendable, Hashable, Codable {
     self.reason = reason
     self.sources = sources
     self.files = files
+  }
+
+  /// Every source to try, in order: the change's own with the subject's path, then the alternates.
+  public var plannedSources: [PlannedSource] {
+    var seen = Set<String>()
+    let own = subject.path.map { path in sources.map { PlannedSource(source: $0, path: path) } } ?? []
+    return (own + (alternates ?? [])).filter { seen.insert("\($0.source.url)|\($0.path)").inserted }
   }
 }
 

@@ -36,7 +36,8 @@ public enum Planner {
       }
     }
 
-    changes += freedBytes(evictions, desired, target, observed, index, keeping: kept.map(\.variant))
+    // File-level evictions (files no longer listed) are among `changes`; variant evictions follow.
+    changes = freedBytes(changes + evictions, desired, target, observed, index, keeping: kept.map(\.variant))
     if let filesystem = observed.filesystem {
       let downloads = changes.filter { $0.action == .download }.reduce(Int64(0)) { $0 + $1.bytes }
       // Only what is already written of a blob being downloaded is saved; a stale partial of another blob is not.
@@ -50,11 +51,36 @@ public enum Planner {
         throw .insufficientSpace(node: node, needed: needed, available: max(0, filesystem.available - headroom), detail: "min_free \(desired.policy.minFree) of the filesystem kept")
       }
     }
+    changes = phased(changes, desired, observed, capacity: capacity, minFree: minFree, usedNow: usedNow)
+    changes += tenantViewChanges(desired, target, observed)
+    changes += cachePublications(desired, target, observed)
     changes.sort { ($0.action, $0.subject) < ($1.action, $1.subject) }
     kept = keptBytes(kept, desired, target, observed, index)
     kept.sort { $0.variant < $1.variant }
     let disk = DiskForecast(capacity: capacity, minFree: minFree, minFreeSetting: desired.policy.minFree.description, usedNow: usedNow, usedAfter: usedAfter)
-    return Plan(node: node, pool: target.pool?.name, createdAt: now, changes: changes, kept: kept, disk: disk)
+    let planned = PlannedTarget(variants: target.variants.sorted(), pinned: target.pinned.sorted(), tenants: target.servedTenants(in: desired).map(\.name))
+    return Plan(node: node, pool: target.pool?.name, target: planned, createdAt: now, changes: changes, kept: kept, disk: disk)
+  }
+
+  /// Sets each eviction's phase: before the downloads when the node drains, the disk is under
+  /// pressure, or the filesystem or the node's capacity lacks the space the downloads need;
+  /// otherwise after every download verified, so a failed upgrade keeps serving the old.
+  static func phased(_ changes: [Change], _ desired: DesiredState, _ observed: ObservedState, capacity: Int64?, minFree: Int64, usedNow: Int64) -> [Change] {
+    let downloads = changes.filter { $0.action == .download }.reduce(Int64(0)) { $0 + $1.bytes }
+    var short = false
+    if let filesystem = observed.filesystem {
+      short = downloads > filesystem.available - desired.policy.minFree.bytes(ofDisk: filesystem.total)
+    }
+    if let capacity, usedNow + downloads > capacity - minFree { short = true }
+    return changes.map { change in
+      guard change.action == .evict else { return change }
+      var change = change
+      switch change.reason {
+      case .nodeDraining, .diskPressure: change.phase = .beforeDownloads
+      default: change.phase = short ? .beforeDownloads : .afterDownloads
+      }
+      return change
+    }
   }
 
   /// Downloads, verifications and links for every file of every variant the node should hold.
@@ -62,6 +88,8 @@ public enum Planner {
     var changes: [Change] = []
     var claimed = Set<Digest>()  // digests another change already downloads or verifies
     var replaced = Set<Digest>()  // digests downloaded over a wrong blob: links to the old inode go stale
+    let alternates = alternateSources(desired, target)
+    let charges = transferCharges(desired, target)
     for id in target.variants.sorted() {
       guard let model = desired.model(id.model), let variant = model.variant(id.variant) else { continue }
       // A locked variant is fetched from its source at the locked revision first.
@@ -71,7 +99,18 @@ public enum Planner {
         let view = observed.variants[id]?.files[file.path]
         let blob = observed.blobs[file.sha256]
         func change(_ action: Action, _ reason: Reason, bytes: Int64 = file.size) {
-          changes.append(Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: action == .download ? sources : []))
+          var change = Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: action == .download ? sources : [])
+          if action == .download || action == .verify {
+            // Other models' sources come after this one's, once each; a Hub repository this
+            // model already names is not tried again at another revision.
+            let own = Set(sources.compactMap(hubRepository))
+            let others = (alternates[file.sha256] ?? []).filter { hubRepository($0.source).map { !own.contains($0) } ?? true }
+            let listed = Set(sources.map { "\($0.url)|\(file.path)" })
+            let extra = others.filter { !listed.contains("\($0.source.url)|\($0.path)") }
+            change.alternates = extra.isEmpty ? nil : extra
+            change.charge = charges[file.sha256]
+          }
+          changes.append(change)
         }
         if claimed.contains(file.sha256) {
           if let blob, let view, view.isLink(to: blob), !replaced.contains(file.sha256) { continue }
@@ -150,7 +189,8 @@ public enum Planner {
     return sizes.values.reduce(0, +)
   }
 
-  /// Fills in each eviction's freed bytes: blobs no remaining view uses, counted once.
+  /// Fills in each eviction's freed bytes (blobs no remaining view uses, counted once) and the
+  /// blobs it removes; other changes pass through.
   static func freedBytes(
     _ evictions: [Change], _ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex, keeping kept: [VariantID]
   ) -> [Change] {
@@ -161,10 +201,19 @@ public enum Planner {
     var counted = Set<Digest>()
     return evictions.map { eviction in
       var eviction = eviction
+      guard eviction.action == .evict else { return eviction }
+      if eviction.subject.path != nil {
+        // A file no longer listed: its blob goes unless a remaining view uses it.
+        eviction.blobs = eviction.digest.flatMap { remaining.contains($0) ? nil : [$0] }
+        return eviction
+      }
       let files = observed.variants[eviction.subject.variant]?.files ?? [:]
       let digests = files.values.compactMap { index.digest(of: $0) }
       eviction.files = files.count
       eviction.bytes = Set(digests).filter { !remaining.contains($0) && counted.insert($0).inserted }.reduce(Int64(0)) { $0 + (observed.blobs[$1]?.size ?? 0) }
+      // The blobs apply removes once the view is gone: those no remaining view uses.
+      let removed = Set(digests).subtracting(remaining).sorted()
+      eviction.blobs = removed.isEmpty ? nil : removed
       return eviction
     }
   }

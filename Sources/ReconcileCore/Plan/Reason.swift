@@ -26,6 +26,10 @@ public enum Reason: Sendable, Hashable {
   case inGracePeriod(since: Date)
   /// Unwanted, but the policy says `eviction: none`.
   case evictionDisabled
+  /// A tenant's view of a variant the tenant no longer uses.
+  case tenantDropped
+  /// The view of a tenant this node no longer serves.
+  case tenantNotServed
 
   /// The short form a human plan prints.
   public func summary(now: Date) -> String {
@@ -48,6 +52,8 @@ public enum Reason: Sendable, Hashable {
     case .pinned: "pinned"
     case .inGracePeriod(let since): "unwanted since \(Durations.ago(since, now: now)), within gc_grace"
     case .evictionDisabled: "unwanted, eviction is none"
+    case .tenantDropped: "the tenant no longer uses it"
+    case .tenantNotServed: "this node no longer serves the tenant"
     }
   }
 }
@@ -70,6 +76,8 @@ extension Reason: Codable {
     case .pinned: "pinned"
     case .inGracePeriod: "in-grace-period"
     case .evictionDisabled: "eviction-disabled"
+    case .tenantDropped: "tenant-dropped"
+    case .tenantNotServed: "tenant-not-served"
     }
   }
 
@@ -103,6 +111,8 @@ extension Reason: Codable {
     case "pinned": self = .pinned
     case "in-grace-period": self = .inGracePeriod(since: try container.decode(Date.self, forKey: .since))
     case "eviction-disabled": self = .evictionDisabled
+    case "tenant-dropped": self = .tenantDropped
+    case "tenant-not-served": self = .tenantNotServed
     default:
       throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown reason '\(kind)'")
     }

@@ -69,15 +69,20 @@ public enum PlanRenderer {
       if group.sources.count > 1 { trailer += " (+\(group.sources.count - 1) fallback\(group.sources.count > 2 ? "s" : ""))" }
       if case .missing = group.reason {} else { trailer += " \(reason)" }
       if group.shared > 0 { trailer += " (\(group.shared) shared with another variant, fetched once)" }
-      return Row(symbol: "+", tint: .green, cells: ["download", group.variant.description, files, size], trailer: trailer.trimmingSpaces.description)
+      return Row(symbol: "+", tint: .green, cells: ["download", group.label, files, size], trailer: trailer.trimmingSpaces.description)
     case .verify:
       let shared = group.shared > 0 ? " (\(group.shared) shared with another variant, hashed once)" : ""
-      return Row(symbol: "~", tint: .yellow, cells: ["verify", group.variant.description, files, size], trailer: reason + shared)
+      return Row(symbol: "~", tint: .yellow, cells: ["verify", group.label, files, size], trailer: reason + shared)
     case .link:
-      return Row(symbol: "~", tint: .yellow, cells: ["link", group.variant.description, files, ""], trailer: reason)
+      return Row(symbol: "~", tint: .yellow, cells: ["link", group.label, files, ""], trailer: reason)
+    case .publish:
+      let target = group.publication.map { "to the Hugging Face cache as \($0.repo)@\($0.commit.prefix(7)) " } ?? ""
+      return Row(symbol: "+", tint: .green, cells: ["publish", group.label, files, ""], trailer: target + reason)
     case .evict:
       let trailer = group.isWholeVariant ? reason : "(\(group.files == 1 ? "file" : "files") no longer listed in its variant)"
-      return Row(symbol: "-", tint: .red, cells: ["evict", group.variant.description, files, size], trailer: trailer)
+      return Row(symbol: "-", tint: .red, cells: ["evict", group.label, files, size], trailer: trailer)
+    case .unlink:
+      return Row(symbol: "-", tint: .red, cells: ["unlink", group.label, "", ""], trailer: reason)
     }
   }
 
@@ -97,7 +102,9 @@ public enum PlanRenderer {
       case .download: parts.append("\(matching.count) to download (\(ByteFormat.binary(bytes)))")
       case .verify: parts.append("\(matching.count) to verify (\(ByteFormat.binary(bytes)))")
       case .link: parts.append("\(matching.count) to link")
+      case .publish: parts.append("\(matching.count) to publish")
       case .evict: parts.append("\(matching.count) to evict (frees \(ByteFormat.binary(bytes)))")
+      case .unlink: parts.append("\(matching.count) to unlink")
       }
     }
     return "Plan: " + parts.joined(separator: ", ") + "."
@@ -114,6 +121,10 @@ public enum PlanRenderer {
 struct PlanGroup {
   var action: Action
   var variant: VariantID
+  /// What the line names: the variant, a tenant's view of it, or the path an unlink removes.
+  var label: String
+  /// The snapshot a publication writes.
+  var publication: CachePublication?
   var isWholeVariant: Bool
   var files: Int
   var bytes: Int64
@@ -141,7 +152,8 @@ struct PlanGroup {
         isShared = true
       }
       let whole = change.subject.path == nil
-      let key = "\(action.rawValue) \(change.subject.variant) \(whole)"
+      let label = change.subject.path == nil || change.subject.tenant != nil ? change.subject.description : change.subject.variant.description
+      let key = "\(action.rawValue) \(label) \(whole)"
       if let position = index[key] {
         groups[position].files += change.files
         groups[position].bytes += change.bytes
@@ -150,14 +162,14 @@ struct PlanGroup {
       } else {
         index[key] = groups.count
         var group = PlanGroup(
-          action: action, variant: change.subject.variant, isWholeVariant: whole, files: change.files, bytes: change.bytes,
-          reason: isShared ? (action == .download ? .missing : change.reason) : change.reason,
+          action: action, variant: change.subject.variant, label: label, publication: change.publication, isWholeVariant: whole,
+          files: change.files, bytes: change.bytes, reason: isShared ? (action == .download ? .missing : change.reason) : change.reason,
           sources: sources)
         group.shared = isShared ? 1 : 0
         groups.append(group)
       }
     }
-    return groups.sorted { ($0.action, $0.variant) < ($1.action, $1.variant) }
+    return groups.sorted { ($0.action, $0.variant, $0.label) < ($1.action, $1.variant, $1.label) }
   }
 }
 

@@ -9,22 +9,27 @@ extension Applier {
   /// Makes one digest good on disk, then links its views.
   func run(_ job: DigestJob) {
     var blobIsGood = true
+    var withdrawn: [String] = []
     if let primary = job.primary {
       let action = ApplyAction(action: primary.action, subject: primary.subject, bytes: primary.action == .link ? 0 : job.size)
       switch primary.action {
-      case .verify: blobIsGood = verifyOrRefetch(job, action: action)
+      case .verify: blobIsGood = verifyOrRefetch(job, action: action, withdrawn: &withdrawn)
       case .download:
         // A blob of the wrong size is wrong content: out of the store and out of every view
         // before the download, so nothing known bad stays visible if the download fails.
         if case .sizeMismatch = primary.reason, FileStatus.of(store.root.blob(job.digest)) != nil {
           let moved = (try? store.quarantineBlob(job.digest)) ?? store.root.blob(job.digest)
           summary.update { $0.quarantined.append(moved) }
-          withdrawViews(of: job, linkedTo: moved)
+          withdrawn = withdrawViews(linkedTo: moved)
         }
         blobIsGood = download(job, action: action)
       case .link: blobIsGood = adopt(job, action: action)
-      case .evict: break
+      case .publish, .evict, .unlink: break
       }
+    }
+    // Views withdrawn from known-bad content (kept variants, tenant views) point at the good blob again.
+    if blobIsGood {
+      for path in withdrawn { try? StoreLinks.replace(path, withLinkTo: store.root.blob(job.digest)) }
     }
     let links = job.linkChanges.map { ApplyAction(action: .link, subject: $0.subject, bytes: 0) }
     guard blobIsGood else {
@@ -43,13 +48,13 @@ extension Applier {
   }
 
   /// Rehashes a blob; on a mismatch it goes to quarantine and is fetched again.
-  func verifyOrRefetch(_ job: DigestJob, action: ApplyAction) -> Bool {
+  func verifyOrRefetch(_ job: DigestJob, action: ApplyAction, withdrawn: inout [String]) -> Bool {
     let path = store.root.blob(job.digest)
     let audit = beginAudit(action, source: nil)
     events(.actionStarted(action))
     let before = FileStatus.of(path)?.fingerprint
     do {
-      let (digest, bytes) = try FileHasher.digest(ofFileAt: path)
+      let (digest, bytes) = try FileHasher.digest(ofFileAt: path, cancellation: cancellation)
       summary.update { $0.verifiedBytes += bytes }
       if digest == job.digest, bytes == job.size {
         // The content matched. When something touched the file while it was hashed (a chmod,
@@ -61,9 +66,9 @@ extension Applier {
       }
       let moved = (try? store.quarantineBlob(job.digest)) ?? path
       summary.update { $0.quarantined.append(moved) }
-      withdrawViews(of: job, linkedTo: moved)
+      withdrawn = withdrawViews(linkedTo: moved)
       let cause = "\(action): content does not match (sha256 \(digest.short)…, \(bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes); moved to \(moved), fetching again"
-      if let audit { try? registry.finishAction(id: audit, outcome: "mismatch", bytes: bytes, detail: cause, at: Date()) }
+      if let audit { try? ledger.finishAction(id: audit, outcome: .mismatch, bytes: bytes, detail: cause, at: clock()) }
       events(.actionFinished(action, .failed(cause)))
     } catch {
       finish(action, audit: audit, .failed("\(action): \(error)"))
@@ -72,32 +77,29 @@ extension Applier {
     return download(job, action: ApplyAction(action: .download, subject: action.subject, bytes: job.size))
   }
 
-  /// Removes the job's views that are hard links to `file`, content known to be wrong: it must
-  /// not stay visible under `models/` when the refetch fails. A good blob is linked again.
-  func withdrawViews(of job: DigestJob, linkedTo file: String) {
-    guard let bad = FileStatus.of(file)?.fingerprint else { return }
-    for subject in job.views {
-      guard let path = subject.path, let view = FileStatus.of(store.root.view(subject.variant) + "/" + path) else { continue }
-      if view.fingerprint.isSameFile(as: bad) {
-        try? store.removeViewFile(subject.variant, at: path)
-      }
+  /// Removes every view that is a hard link to `file`, content known to be wrong: under
+  /// `models/` (the job's views, and variants kept on disk) and `tenants/`, so nothing known bad
+  /// stays visible when the refetch fails. Returns the paths removed, to link again to the good
+  /// blob. The walk runs only when a blob failed.
+  func withdrawViews(linkedTo file: String) -> [String] {
+    guard let bad = FileStatus.of(file)?.fingerprint else { return [] }
+    var removed: [String] = []
+    for directory in [store.root.models, store.root.tenants] {
+      removeLinks(to: bad, under: directory, removed: &removed)
     }
-    // Variants kept on disk (pinned, within their grace) and tenant views may link the same
-    // inode; known-bad content leaves them too. This walk runs only when a blob failed.
-    for directory in [store.root.models, store.root.path + "/tenants"] {
-      removeLinks(to: bad, under: directory)
-    }
+    return removed
   }
 
-  /// Removes every regular file under `directory` that is a hard link to `inode`, without
+  /// Removes every regular file under `directory` that is a hard link to `bad`, without
   /// following symbolic links.
-  func removeLinks(to bad: StatFingerprint, under directory: String) {
+  func removeLinks(to bad: StatFingerprint, under directory: String, removed: inout [String]) {
     for name in DirectoryListing.names(directory) {
       let path = directory + "/" + name
       guard let status = FileStatus.of(path) else { continue }
       switch status.kind {
-      case .directory: removeLinks(to: bad, under: path)
-      case .regular where status.fingerprint.isSameFile(as: bad): unlink(path)
+      case .directory: removeLinks(to: bad, under: path, removed: &removed)
+      case .regular where status.fingerprint.isSameFile(as: bad):
+        if unlink(path) == 0 { removed.append(path) }
       default: continue
       }
     }
@@ -130,8 +132,10 @@ extension Applier {
     let locator = SourceLocator(baseDirectory: options.sourceBase)
     events(.actionStarted(action))
     var causes: [String] = []
-    for (source, path) in job.sources {
+    for planned in job.sources {
+      let (source, path) = (planned.source, planned.path)
       let label = source.scheme.rawValue
+      if cancellation.isCancelled { break }
       guard let transfer = transfers[source.scheme] else {
         causes.append("\(label): \(source.scheme.rawValue):// sources are not supported by this version of reconcile")
         continue
@@ -140,11 +144,16 @@ extension Applier {
       let audit = beginAudit(action, source: url)
       var lastCause = ""
       attempts: for attempt in 1...max(1, options.retry.attempts) {
+        if cancellation.isCancelled {
+          lastCause = "cancelled (\(cancellation.reason ?? "stop requested")); the partial file is kept for the next run"
+          break attempts
+        }
         let partial = store.claimPartial(for: job.digest)
         var request = TransferRequest(url: url, destination: partial, expectedSize: job.size)
         request.expectedSHA256 = job.digest
         request.connectTimeout = options.connectTimeout
         request.stallTimeout = options.stallTimeout
+        request.cancellation = cancellation
         let events = self.events
         request.progress = { written, total in events(.progress(action, done: written, total: total ?? job.size)) }
         do {
@@ -171,7 +180,7 @@ extension Applier {
           guard error.isRetryable, attempt < options.retry.attempts else { break attempts }
           let pause = backoff(attempt: attempt)
           events(.retrying(action, source: url, attempt: attempt, after: pause, cause: error.message))
-          options.sleep(pause)
+          cancellation.wait(seconds: pause)
         } catch {
           store.discardPartial(partial)
           lastCause = "\(error)"
@@ -179,7 +188,7 @@ extension Applier {
         }
       }
       causes.append("\(label): \(lastCause)")
-      if let audit { try? registry.finishAction(id: audit, outcome: "failed", detail: lastCause, at: Date()) }
+      if let audit { try? ledger.finishAction(id: audit, outcome: cancellation.isCancelled ? .interrupted : .failed, bytes: nil, detail: lastCause, at: clock()) }
     }
     let count = job.sources.count
     // One line per source and its cause, so a long list stays readable in a terminal or journal.
@@ -198,14 +207,9 @@ extension Applier {
     let written = FileStatus.of(partial)?.fingerprint.size ?? 0
     store.discardPartial(partial)
     let missing = max(0, job.size - written)
-    return "\(action): disk full on node \(nodeName()) (root \(store.root.path)): needed \(missing) more bytes"
+    return "\(action): disk full on node \(node) (root \(store.root.path)): needed \(missing) more bytes"
       + " (\(ByteFormat.binary(missing))) to finish this \(job.size)-byte file after \(written) were written;"
       + " its partial file was removed and nothing verified was deleted — free space on the filesystem and run apply again"
-  }
-
-  /// The node this run applies to, as its audit record names it.
-  func nodeName() -> String {
-    (try? registry.recentRuns(limit: 4))?.first { $0.id == runID }?.node ?? ProcessInfo.processInfo.hostName
   }
 
   /// Moves a verified partial file into the store; a wrong blob already there goes to quarantine.

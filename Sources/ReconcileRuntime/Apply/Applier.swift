@@ -17,127 +17,111 @@ public struct ApplyOptions: Sendable {
   public var command: String
   /// The desired-state directory, against which `file://./…` sources resolve.
   public var sourceBase: String
-  /// The git commit of the desired state, for the audit log.
-  public var desiredCommit: String?
-  /// How to wait between retries; tests may shorten it.
-  public var sleep: @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
 
   /// Creates options.
-  public init(concurrency: Int, retry: RetryPolicy, user: String, command: String, sourceBase: String, desiredCommit: String? = nil) {
+  public init(concurrency: Int, retry: RetryPolicy, user: String, command: String, sourceBase: String) {
     self.concurrency = concurrency
     self.retry = retry
     self.user = user
     self.command = command
     self.sourceBase = sourceBase
-    self.desiredCommit = desiredCommit
   }
 }
 
 /// Executes a plan's changes on a node root, and nothing else.
 ///
-/// Evictions run first, since they free space downloads need; then every digest the plan
-/// downloads, verifies or links is one job on a pool of `concurrency` threads, so a blob shared
-/// by several variants is fetched once; then the registry learns the fingerprints of what is
-/// verified. Failures of one job do not stop the others.
+/// Evictions whose phase is before the downloads run first, since they free space downloads
+/// need; then every digest the plan downloads, verifies or links is one job on a pool of
+/// `concurrency` threads, so a blob shared by several variants is fetched once; then, when
+/// every job succeeded, the evictions that wait for that; then tenant views and, after a run
+/// without failures, Hugging Face cache publications; last, the verified-file cache learns the
+/// fingerprints of what is verified. Failures of one job do not stop the others; a cancelled
+/// run starts nothing new.
 public final class Applier: @unchecked Sendable {
   let store: BlobStore
-  let registry: SQLiteRegistry
+  let cache: any VerifiedFileCache
+  let ledger: any NodeLedger
   let transfers: [SourceURL.Scheme: any Transfer]
   let options: ApplyOptions
+  let cancellation: CancellationFlag
+  let clock: @Sendable () -> Date
   let events: @Sendable (ApplyEvent) -> Void
   let summary = Guarded(ApplySummary())
   /// Fingerprints of blobs known good during this run, to record when the run ends.
   let verified = Guarded([Digest: StatFingerprint]())
   var runID: Int64 = 0
+  var node = ""
 
   /// Creates an applier for `root`.
   public init(
-    root: NodeRoot, registry: SQLiteRegistry, transfers: [SourceURL.Scheme: any Transfer], options: ApplyOptions,
+    root: NodeRoot, cache: any VerifiedFileCache, ledger: any NodeLedger, transfers: [SourceURL.Scheme: any Transfer],
+    options: ApplyOptions, cancellation: CancellationFlag = CancellationFlag(), clock: @escaping @Sendable () -> Date = { Date() },
     events: @escaping @Sendable (ApplyEvent) -> Void
   ) {
     self.store = BlobStore(root: root)
-    self.registry = registry
+    self.cache = cache
+    self.ledger = ledger
     self.transfers = transfers
     self.options = options
+    self.cancellation = cancellation
+    self.clock = clock
     self.events = events
   }
 
-  /// Runs `plan`, made from `desired` and `observed`, and reports what happened.
-  public func apply(_ plan: Plan, desired: DesiredState, observed: ObservedState) throws -> ApplySummary {
-    let started = Date()
+  /// Runs `plan`, made from `observed`, and reports what happened.
+  public func apply(_ plan: Plan, observed: ObservedState) throws -> ApplySummary {
+    let started = clock()
+    node = plan.node
     try store.prepare()
-    let target = try NodeTarget.resolve(desired, node: plan.node)
-    try registry.closeUnfinishedRuns()
-    runID = try registry.beginRun(
-      user: options.user, host: ProcessInfo.processInfo.hostName, node: plan.node, command: options.command,
-      desiredCommit: options.desiredCommit, at: started)
-    try recordGrace(plan, target: target)
+    try ledger.closeUnfinishedRuns()
+    runID = try ledger.beginRun(user: options.user, host: ProcessInfo.processInfo.hostName, command: options.command, desiredCommit: plan.desired.commit, at: started)
+    try Self.recordGrace(plan, ledger: ledger)
     for (digest, blob) in observed.blobs where blob.verification == .verified {
       verified.update { $0[digest] = blob.fingerprint }
     }
-    let units = DigestJob.jobs(for: plan, desired: desired, target: target)
+    let units = DigestJob.jobs(for: plan)
     let work = units.reduce(Int64(0)) { $0 + ($1.primary.map { $0.action == .link ? 0 : $0.bytes } ?? 0) }
     events(.started(actions: plan.changes.count, bytes: work))
 
-    // Evictions run first only when the downloads need their space; otherwise the old
-    // variants stay until every download verified, so a failed upgrade keeps serving the old.
-    let (early, late) = Self.splitEvictions(plan, desired: desired, observed: observed)
-    evict(early, plan: plan, desired: desired, observed: observed, target: target)
-    WorkerPool.run(count: units.count, width: options.concurrency) { index in self.run(units[index]) }
-    if summary.current.isSuccess {
-      evict(late, plan: plan, desired: desired, observed: observed, target: target)
+    let evictions = plan.changes(.evict)
+    evict(evictions.filter { $0.phase == .beforeDownloads }, plan: plan)
+    WorkerPool.run(count: units.count, width: options.concurrency, cancellation: cancellation) { index in self.run(units[index]) }
+    let late = evictions.filter { $0.phase != .beforeDownloads }
+    if summary.current.isSuccess, !cancellation.isCancelled {
+      evict(late, plan: plan)
     } else {
       summary.update { $0.deferred = late.map { ApplyAction(action: .evict, subject: $0.subject, bytes: $0.bytes) } }
     }
-    linkTenantViews(desired: desired, target: target)
+    if !cancellation.isCancelled { convergeTenantViews(plan) }
+    // The cache is published from a store known good: after a run with failures it waits.
+    if summary.current.isSuccess, !cancellation.isCancelled { publish(plan.changes(.publish)) }
     recordFingerprints()
 
     var result = summary.current
-    result.seconds = Date().timeIntervalSince(started)
-    try registry.finishRun(id: runID, outcome: result.isSuccess ? "ok" : "failed", at: Date())
+    result.seconds = clock().timeIntervalSince(started)
+    if cancellation.isCancelled { result.cancelled = cancellation.reason ?? "cancelled" }
+    let outcome: RunOutcome = result.cancelled != nil ? .interrupted : result.isSuccess ? .ok : .failed
+    try ledger.finishRun(id: runID, outcome: outcome, at: clock())
     events(.finished(result))
     return result
   }
 
-  /// Variants kept within their grace period are remembered as unwanted from the time the plan
-  /// saw them so; variants wanted again are forgotten.
-  func recordGrace(_ plan: Plan, target: NodeTarget) throws {
-    for kept in plan.kept {
-      if case .inGracePeriod(let since) = kept.reason { try registry.markUnwanted([kept.variant], at: since) }
+  /// Remembers when unwanted variants within their grace period were first seen unwanted, and
+  /// forgets variants wanted again: on every apply, with or without changes, so grace counts
+  /// from the first apply that saw the variant unwanted.
+  public static func recordGrace(_ plan: Plan, ledger: any NodeLedger) throws {
+    let unwanted = plan.kept.compactMap { kept -> (VariantID, Date)? in
+      if case .inGracePeriod(let since) = kept.reason { (kept.variant, since) } else { nil }
     }
-    try registry.clearUnwanted(Array(target.variants))
+    for (variant, since) in unwanted { try ledger.markUnwanted([variant], at: since) }
+    try ledger.clearUnwanted(plan.target.variants)
   }
 
   // MARK: Evictions
 
-  /// Evictions to run before the downloads (the node is draining, the disk is under pressure,
-  /// or the filesystem lacks the space the downloads need) and those that can wait for them.
-  static func splitEvictions(_ plan: Plan, desired: DesiredState, observed: ObservedState) -> (early: [Change], late: [Change]) {
-    let evictions = plan.changes(.evict)
-    let downloads = plan.changes(.download).reduce(Int64(0)) { $0 + $1.bytes }
-    var short = false
-    if let filesystem = observed.filesystem {
-      short = downloads > filesystem.available - desired.policy.minFree.bytes(ofDisk: filesystem.total)
-    }
-    if let capacity = plan.disk.capacity, plan.disk.usedNow + downloads > capacity - plan.disk.minFree { short = true }
-    if short { return (evictions, []) }
-    let early = evictions.filter {
-      switch $0.reason {
-      case .nodeDraining, .diskPressure: true
-      default: false
-      }
-    }
-    return (early, evictions.filter { !early.contains($0) })
-  }
-
-  func evict(_ evictions: [Change], plan: Plan, desired: DesiredState, observed: ObservedState, target: NodeTarget) {
+  /// Removes each eviction's view, then the blobs the plan says no remaining view uses.
+  func evict(_ evictions: [Change], plan: Plan) {
     guard !evictions.isEmpty else { return }
-    let index = ObservedIndex(observed)
-    var keep = Set(index.referencedDigests(plan.kept.map(\.variant)).keys)
-    for id in target.variants {
-      for file in desired.model(id.model)?.variant(id.variant)?.files ?? [] { keep.insert(file.sha256) }
-    }
-    var candidates = Set<Digest>()
     var evictedVariants: [VariantID] = []
     for change in evictions {
       let action = ApplyAction(action: .evict, subject: change.subject, bytes: change.bytes)
@@ -145,14 +129,14 @@ public final class Applier: @unchecked Sendable {
       events(.actionStarted(action))
       do {
         if let path = change.subject.path {
-          if let file = observed.variants[change.subject.variant]?.files[path], let digest = index.digest(of: file) { candidates.insert(digest) }
           try store.removeViewFile(change.subject.variant, at: path)
         } else {
-          for file in observed.variants[change.subject.variant]?.files.values ?? [:].values {
-            if let digest = index.digest(of: file) { candidates.insert(digest) }
-          }
           try store.removeView(change.subject.variant)
           evictedVariants.append(change.subject.variant)
+        }
+        for digest in change.blobs ?? [] {
+          try? store.removeBlob(digest)
+          verified.update { $0[digest] = nil }
         }
         finish(action, audit: audit, .succeeded(source: nil, bytes: change.bytes))
         summary.update { $0.freedBytes += change.bytes }
@@ -160,16 +144,12 @@ public final class Applier: @unchecked Sendable {
         finish(action, audit: audit, .failed("\(action): \(error)"))
       }
     }
-    for digest in candidates.subtracting(keep) {
-      try? store.removeBlob(digest)
-      verified.update { $0[digest] = nil }
-    }
-    try? registry.clearUnwanted(evictedVariants)
+    try? ledger.clearUnwanted(evictedVariants)
   }
 
   // MARK: Links and fingerprints
 
-  /// Points every desired view of the job's digest at its blob.
+  /// Points every view of the job's digest at its blob.
   func linkViews(_ job: DigestJob) throws {
     for subject in job.views {
       guard let path = subject.path else { continue }
@@ -193,7 +173,7 @@ public final class Applier: @unchecked Sendable {
       }
     }
     do {
-      try registry.recordVerified(entries, at: Date())
+      try cache.recordVerified(entries, at: clock())
     } catch {
       summary.update { $0.failures.append((ApplyAction(action: .verify, subject: ChangeSubject(variant: VariantID(name: "registry", version: "-", variant: "-")), bytes: 0), "record verified files in \(store.root.registry): \(error)")) }
     }
@@ -202,17 +182,17 @@ public final class Applier: @unchecked Sendable {
   // MARK: Audit and events
 
   func beginAudit(_ action: ApplyAction, source: String?) -> Int64? {
-    try? registry.beginAction(run: runID, action: action.action.rawValue, subject: action.subject.description, bytes: action.bytes, source: source, at: Date())
+    try? ledger.beginAction(run: runID, action: action.action, subject: action.subject.description, bytes: action.bytes, source: source, at: clock())
   }
 
   func finish(_ action: ApplyAction, audit: Int64?, _ outcome: ActionOutcome) {
     switch outcome {
     case .succeeded(let source, let bytes):
       summary.update { $0.succeeded[action.action, default: 0] += 1 }
-      if let audit { try? registry.finishAction(id: audit, outcome: "ok", bytes: bytes, detail: source, at: Date()) }
+      if let audit { try? ledger.finishAction(id: audit, outcome: .ok, bytes: bytes, detail: source, at: clock()) }
     case .failed(let cause):
       summary.update { $0.failures.append((action, cause)) }
-      if let audit { try? registry.finishAction(id: audit, outcome: "failed", detail: cause, at: Date()) }
+      if let audit { try? ledger.finishAction(id: audit, outcome: cancellation.isCancelled ? .interrupted : .failed, bytes: nil, detail: cause, at: clock()) }
     }
     events(.actionFinished(action, outcome))
   }

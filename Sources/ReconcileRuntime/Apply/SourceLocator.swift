@@ -34,11 +34,3 @@ public struct SourceLocator: Sendable {
   }
 }
 
-extension CharacterSet {
-  /// Characters left as they are in one URL path segment.
-  static let urlPathSegmentAllowed: CharacterSet = {
-    var set = CharacterSet.urlPathAllowed
-    set.remove(charactersIn: "/;?#")
-    return set
-  }()
-}

@@ -15,29 +15,31 @@ public struct TenantTransferLimits: Sendable {
   /// The tenant each digest's bandwidth is charged to, for messages and tests.
   public var bandwidthTenant: [Digest: String]
 
-  /// Limits for the tenants `target`'s node serves under `desired`.
-  public init(_ desired: DesiredState, target: NodeTarget) {
+  /// Limits for the downloads of `plan`, from the tenant each is charged to. Pauses for a
+  /// bandwidth limit wait on `cancellation`, so a cancelled run does not sleep them out.
+  public init(_ plan: Plan, cancellation: CancellationFlag? = nil) {
     var buckets: [String: BandwidthLimiter] = [:]
     var slots: [String: DownloadSlots] = [:]
-    var rate: [Digest: (Int64, String)] = [:]
-    var width: [Digest: (Int64, String)] = [:]
-    for tenant in target.servedTenants(in: desired) {
-      let usage = TenantUsage.of(tenant, in: desired)
-      let bandwidth = usage.quota.bandwidth?.value
-      let concurrency = usage.quota.concurrentDownloads?.value
-      guard bandwidth != nil || concurrency != nil else { continue }
-      if let bandwidth { buckets[tenant.name] = BandwidthLimiter(bytesPerSecond: bandwidth) }
-      if let concurrency { slots[tenant.name] = DownloadSlots(Int(concurrency)) }
-      for id in usage.variants where target.variants.contains(id) {
-        for file in desired.model(id.model)?.variant(id.variant)?.files ?? [] {
-          if let bandwidth, (bandwidth, tenant.name) < (rate[file.sha256] ?? (.max, "")) { rate[file.sha256] = (bandwidth, tenant.name) }
-          if let concurrency, (concurrency, tenant.name) < (width[file.sha256] ?? (.max, "")) { width[file.sha256] = (concurrency, tenant.name) }
-        }
+    self.buckets = [:]
+    self.slots = [:]
+    self.bandwidthTenant = [:]
+    let sleep: @Sendable (Double) -> Void = { seconds in
+      if let cancellation { cancellation.wait(seconds: seconds) } else { Thread.sleep(forTimeInterval: seconds) }
+    }
+    for change in plan.changes {
+      guard let digest = change.digest, let charge = change.charge else { continue }
+      if let tenant = charge.bandwidthTenant, let rate = charge.bytesPerSecond {
+        let bucket = buckets[tenant] ?? BandwidthLimiter(bytesPerSecond: rate, sleep: sleep)
+        buckets[tenant] = bucket
+        self.buckets[digest] = bucket
+        self.bandwidthTenant[digest] = tenant
+      }
+      if let tenant = charge.slotsTenant, let width = charge.slots {
+        let tenantSlots = slots[tenant] ?? DownloadSlots(Int(clamping: width), cancellation: cancellation)
+        slots[tenant] = tenantSlots
+        self.slots[digest] = tenantSlots
       }
     }
-    self.buckets = rate.compactMapValues { buckets[$0.1] }
-    self.slots = width.compactMapValues { slots[$0.1] }
-    self.bandwidthTenant = rate.mapValues(\.1)
   }
 
   /// Whether any download is limited.
@@ -68,7 +70,7 @@ struct TenantLimitedTransfer: Transfer {
       }
     }
     guard let slots = limits.slots[digest] else { return try inner.fetch(request) }
-    slots.acquire()
+    guard slots.acquire() else { throw TransferError(.cancelled, url: request.url, message: "cancelled while waiting for a download slot") }
     defer { slots.release() }
     return try inner.fetch(request)
   }
@@ -79,15 +81,23 @@ public final class DownloadSlots: @unchecked Sendable {
   /// How many downloads may run at once.
   public let width: Int
   private let semaphore: DispatchSemaphore
+  private let cancellation: CancellationFlag?
 
-  /// Slots for `width` downloads at once (at least 1).
-  public init(_ width: Int) {
+  /// Slots for `width` downloads at once (at least 1); a wait ends early when `cancellation` is set.
+  public init(_ width: Int, cancellation: CancellationFlag? = nil) {
     self.width = max(1, width)
+    self.cancellation = cancellation
     semaphore = DispatchSemaphore(value: self.width)
   }
 
-  /// Waits for a free slot and takes it.
-  public func acquire() { semaphore.wait() }
+  /// Waits for a free slot and takes it; false, with no slot taken, when the run was cancelled.
+  @discardableResult
+  public func acquire() -> Bool {
+    while semaphore.wait(timeout: .now() + 0.2) == .timedOut {
+      if cancellation?.isCancelled == true { return false }
+    }
+    return true
+  }
 
   /// Gives a slot back.
   public func release() { semaphore.signal() }

@@ -5,15 +5,16 @@ import Foundation
 /// Transfers block in libcurl and hashing is CPU-bound, so apply uses plain threads: the number
 /// of jobs at once is exactly `policy.concurrency`, whatever the number of cores.
 enum WorkerPool {
-  /// Calls `body` once for each index in `0..<count`, at most `width` at a time, in index order of starting.
-  static func run(count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+  /// Calls `body` once for each index in `0..<count`, at most `width` at a time, in index order
+  /// of starting; once `cancellation` is set, no further index starts.
+  static func run(count: Int, width: Int, cancellation: CancellationFlag? = nil, _ body: @escaping @Sendable (Int) -> Void) {
     guard count > 0 else { return }
     let next = IndexCounter()
     let group = DispatchGroup()
     for _ in 0..<max(1, min(width, count)) {
       group.enter()
       let thread = Thread {
-        while let index = next.take(below: count) { body(index) }
+        while cancellation?.isCancelled != true, let index = next.take(below: count) { body(index) }
         group.leave()
       }
       thread.stackSize = 1 << 20

@@ -8,15 +8,15 @@ import ReconcileCore
 /// SHA-256 of files on disk at about the speed of one hashing core: the calling thread reads
 /// with large reads into a small buffer pool while another thread hashes.
 public enum FileHasher {
-  /// The digest and size of the file at `path`.
-  public static func digest(ofFileAt path: String) throws(FileStreamError) -> (digest: Digest, size: Int64) {
-    let (hasher, size) = try hasher(ofFileAt: path)
+  /// The digest and size of the file at `path`; stops with `ECANCELED` soon after `cancellation` is set.
+  public static func digest(ofFileAt path: String, cancellation: CancellationFlag? = nil) throws(FileStreamError) -> (digest: Digest, size: Int64) {
+    let (hasher, size) = try hasher(ofFileAt: path, cancellation: cancellation)
     return (hasher.finalize(), size)
   }
 
   /// A hasher fed with the first `limit` bytes of the file at `path` (all of it by default), to be
   /// continued by a resumed download, and the number of bytes it holds.
-  static func hasher(ofFileAt path: String, limit: Int64 = .max) throws(FileStreamError) -> (SHA256Hasher, Int64) {
+  static func hasher(ofFileAt path: String, limit: Int64 = .max, cancellation: CancellationFlag? = nil) throws(FileStreamError) -> (SHA256Hasher, Int64) {
     let fd = openWithoutAccessTime(path)
     guard fd >= 0 else { throw .io(operation: "open \(path)", errno: errno) }
     defer { close(fd) }
@@ -28,6 +28,7 @@ public enum FileHasher {
     var total: Int64 = 0
     do {
       reading: while total < limit {
+        if cancellation?.isCancelled == true { throw FileStreamError.io(operation: "hash \(path)", errno: ECANCELED) }
         let buffer = try pipeline.acquire()
         guard let base = buffer.baseAddress else { break }
         var filled = 0
@@ -74,7 +75,7 @@ public enum FileHasher {
   ///
   /// When many files are hashed at once, one thread per core each reading and hashing its own
   /// file keeps every core hashing, without the hand-over between a reader and a hasher.
-  public static func digestOnThisThread(ofFileAt path: String) throws(FileStreamError) -> (digest: Digest, size: Int64) {
+  public static func digestOnThisThread(ofFileAt path: String, cancellation: CancellationFlag? = nil) throws(FileStreamError) -> (digest: Digest, size: Int64) {
     let fd = openWithoutAccessTime(path)
     guard fd >= 0 else { throw .io(operation: "open \(path)", errno: errno) }
     defer { close(fd) }
@@ -84,6 +85,7 @@ public enum FileHasher {
     defer { buffer.deallocate() }
     var total: Int64 = 0
     while true {
+      if cancellation?.isCancelled == true { throw .io(operation: "hash \(path)", errno: ECANCELED) }
       let count = read(fd, buffer.baseAddress, buffer.count)
       if count < 0 {
         if errno == EINTR { continue }

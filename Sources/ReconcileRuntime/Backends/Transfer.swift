@@ -151,21 +151,6 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
   }
 }
 
-/// A flag one thread sets to ask a running transfer to stop; cheap to poll.
-public final class CancellationFlag: @unchecked Sendable {
-  private let lock = NSLock()
-  private var cancelled = false
-
-  /// An unset flag.
-  public init() {}
-
-  /// Whether `cancel()` was called.
-  public var isCancelled: Bool { lock.withLock { cancelled } }
-
-  /// Asks every transfer holding this flag to stop.
-  public func cancel() { lock.withLock { cancelled = true } }
-}
-
 /// Throttles progress reports to about ten a second.
 struct ProgressThrottle {
   private var last: UInt64 = 0

@@ -33,61 +33,41 @@ public struct HFCachePublisher: Sendable {
   /// Files below this size without a recorded git SHA-1 are treated as kept outside LFS.
   static let lfsThreshold: Int64 = 10 << 20
 
-  /// Publishes every variant in `variants` whose source is a Hub repository at a known commit.
-  /// Returns the repositories published, as `ORG/REPO@commit`.
-  @discardableResult
-  public func publish(_ desired: DesiredState, variants: Set<VariantID>) throws -> [String] {
-    var published: [String] = []
-    for id in variants.sorted() {
-      guard let model = desired.model(id.model), let variant = model.variant(id.variant),
-        let (reference, declared) = hubSource(model: model, variant: variant), HubReference.isCommitID(reference.revision)
-      else { continue }
-      let prefix = reference.kind == .dataset ? "datasets" : "models"
-      let repository = "\(cache)/\(prefix)--\(reference.repo.replacingOccurrences(of: "/", with: "--"))"
-      // A Hub lock records git_sha1 for every file kept outside LFS: the others are LFS files.
-      let lockedFromHub = variant.lock?.source.scheme == .hf && !variant.needsLock
-      for file in variant.files {
-        if isPublished("\(repository)/snapshots/\(reference.revision)/\(file.path)", blob: root.blob(file.sha256)) { continue }
-        let etag = try etag(of: file, lockedFromHub: lockedFromHub)
-        let blob = "\(repository)/blobs/\(etag)"
-        try ensureLink(from: root.blob(file.sha256), to: blob)
-        let snapshot = "\(repository)/snapshots/\(reference.revision)/\(file.path)"
-        let depth = file.path.split(separator: "/").count - 1
-        try ensureSymlink(at: snapshot, pointingTo: String(repeating: "../", count: depth + 2) + "blobs/\(etag)")
-      }
-      if !HubReference.isCommitID(declared) {
-        try write(reference.revision, to: "\(repository)/refs/\(declared)")
-      }
-      published.append("\(reference.repo)@\(reference.revision)")
+  /// Publishes one snapshot: for each file a hard link of the store's blob under its etag and a
+  /// relative symlink in the snapshot, then the ref naming the commit. Entries already
+  /// resolving to the store's blob are left as they are (nothing is read or written).
+  public func publish(_ publication: CachePublication) throws {
+    let repository = "\(cache)/\(publication.repository)"
+    for file in publication.files {
+      let snapshot = "\(cache)/\(publication.snapshotPath(file.path))"
+      if isPublished(snapshot, blob: root.blob(file.sha256)) { continue }
+      let etag = try etag(of: file, lockedFromHub: publication.lockedFromHub)
+      try ensureLink(from: root.blob(file.sha256), to: "\(repository)/blobs/\(etag)")
+      let depth = file.path.split(separator: "/").count - 1
+      try ensureSymlink(at: snapshot, pointingTo: String(repeating: "../", count: depth + 2) + "blobs/\(etag)")
     }
-    return published
+    if let ref = publication.ref {
+      try write(publication.commit, to: "\(repository)/refs/\(ref)")
+    }
   }
 
-  /// The Hub source a variant's files come from: its lock's pinned source, else the model's
-  /// first `hf://` source; with the revision the desired state names (a branch, tag or commit).
-  func hubSource(model: Model, variant: Variant) -> (HubReference, declared: String)? {
-    let declaredSource = model.sources.first { $0.scheme == .hf }
-    guard let source = variant.lock?.source.scheme == .hf ? variant.lock?.source : declaredSource,
-      let reference = try? HubReference(parsing: source.url)
-    else { return nil }
-    let declared = declaredSource.flatMap { try? HubReference(parsing: $0.url) }?.revision ?? reference.revision
-    return (reference, declared)
+  /// Whether the snapshot entry already resolves to a hard link of the store's blob, so
+  /// nothing needs reading or writing (a second apply hashes nothing).
+  func isPublished(_ snapshot: String, blob: String) -> Bool {
+    guard let cached = Self.resolvedFingerprint(ofSnapshotEntry: snapshot), let stored = FileStatus.of(blob)?.fingerprint else { return false }
+    return cached.isSameFile(as: stored)
+  }
+
+  /// The fingerprint of the file a snapshot entry's symbolic link resolves to, if it is one.
+  static func resolvedFingerprint(ofSnapshotEntry snapshot: String) -> StatFingerprint? {
+    guard FileStatus.of(snapshot)?.kind == .symlink, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot) else { return nil }
+    let resolved = URL(fileURLWithPath: (snapshot as NSString).deletingLastPathComponent).appendingPathComponent(target).standardizedFileURL.path
+    return FileStatus.of(resolved)?.fingerprint
   }
 
   /// The Hub's etag of `file`: its git SHA-1 when known, its SHA-256 when it is an LFS file (a
   /// file of a Hub lock without git SHA-1, or a large one), else the SHA-1 of the stored blob.
-  /// Whether the snapshot entry already resolves to a hard link of the store's blob, so
-  /// nothing needs reading or writing (a second apply hashes nothing).
-  func isPublished(_ snapshot: String, blob: String) -> Bool {
-    guard FileStatus.of(snapshot)?.kind == .symlink, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot),
-      let stored = FileStatus.of(blob)?.fingerprint
-    else { return false }
-    let resolved = URL(fileURLWithPath: (snapshot as NSString).deletingLastPathComponent).appendingPathComponent(target).standardizedFileURL.path
-    guard let cached = FileStatus.of(resolved)?.fingerprint else { return false }
-    return cached.isSameFile(as: stored)
-  }
-
-  func etag(of file: FileSpec, lockedFromHub: Bool = false) throws -> String {
+  func etag(of file: ViewFile, lockedFromHub: Bool = false) throws -> String {
     if let git = file.gitSHA1 { return git }
     guard !lockedFromHub, file.size < Self.lfsThreshold else { return file.sha256.hex }
     return try Self.gitBlobSHA1(ofFileAt: root.blob(file.sha256))

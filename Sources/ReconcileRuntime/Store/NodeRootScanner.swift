@@ -19,6 +19,8 @@ public struct NodeRoot: Sendable, Hashable {
   public var temporary: String { state + "/tmp" }
   /// `<root>/.reconcile/registry.sqlite`.
   public var registry: String { state + "/registry.sqlite" }
+  /// `<root>/tenants`: the tenants' isolated views.
+  public var tenants: String { path + "/tenants" }
 
   /// Where the blob for `digest` lives: `blobs/sha256/ab/abcdef…`.
   public func blob(_ digest: Digest) -> String { "\(blobs)/\(digest.hex.prefix(2))/\(digest.hex)" }

@@ -21,7 +21,7 @@ public struct TenantViews: Sendable {
   public init(root: NodeRoot) { self.root = root }
 
   /// `<root>/tenants`.
-  public var directory: String { root.path + "/tenants" }
+  public var directory: String { root.tenants }
 
   /// What one pass changed.
   public struct Outcome: Sendable, Hashable {
@@ -71,69 +71,27 @@ public struct TenantViews: Sendable {
     return group.gr_gid
   }
 
-  /// The directory name of each variant in one tenant's view: the model's name, or
-  /// `name@version` when the tenant uses several versions of that model, or
-  /// `name@version:variant` when it uses several variants of one version.
-  public static func entries(_ variants: [VariantID]) -> [String: VariantID] {
-    let byName = Dictionary(grouping: variants, by: \.model.name)
-    var entries: [String: VariantID] = [:]
-    for (name, ids) in byName {
-      for id in ids {
-        if ids.count == 1 {
-          entries[name] = id
-        } else if ids.filter({ $0.model == id.model }).count == 1 {
-          entries[id.model.description] = id
-        } else {
-          entries[id.description] = id
-        }
-      }
-    }
-    return entries
+  /// Makes one tenant's view of a variant what the plan says: its directories of the tenant's
+  /// group and mode, every file a hard link to its blob when `isGood` vouches for it (removed
+  /// otherwise), nothing else in it.
+  public func link(_ view: TenantViewTarget, isGood: (Digest) -> Bool) throws {
+    guard let entry = view.entry else { return }
+    let tenant = Tenant(name: view.tenant, group: view.group)
+    let gid = try Self.groupIDs(for: [tenant])[view.tenant]
+    let base = directory + "/" + view.tenant
+    try ensureDirectory(base, group: gid)
+    var outcome = Outcome()
+    try converge(base + "/" + entry, files: view.files, group: gid, isGood: isGood, &outcome)
   }
 
-  /// Makes `<root>/tenants` match what the tenants that `target`'s node serves use: views of
-  /// the variants the node holds, linked only to blobs `isGood` vouches for; views of
-  /// variants no longer used and directories of tenants no longer served are removed.
-  /// Without served tenants, `tenants/` is removed and the root's modes are left alone.
-  public func converge(_ desired: DesiredState, target: NodeTarget, isGood: (Digest) -> Bool) throws -> Outcome {
-    var outcome = Outcome()
-    let served = target.servedTenants(in: desired)
-    guard !served.isEmpty else {
-      if FileStatus.of(directory) != nil {
-        outcome.tenants = DirectoryListing.names(directory)
-        outcome.removed += try remove(directory)
-      }
-      return outcome
-    }
-    let groups = try Self.groupIDs(for: served)
-    try lockDownRoot()
-    for tenant in served {
-      let before = outcome
-      let usage = TenantUsage.of(tenant, in: desired)
-      let gid = groups[tenant.name]
-      let base = directory + "/" + tenant.name
-      try ensureDirectory(base, group: gid)
-      let entries = Self.entries(usage.variants.filter { target.variants.contains($0) })
-      for (name, id) in entries.sorted(by: { $0.key < $1.key }) {
-        let files = desired.model(id.model)?.variant(id.variant)?.files ?? []
-        try converge(base + "/" + name, files: files, group: gid, isGood: isGood, &outcome)
-      }
-      for name in DirectoryListing.names(base) where entries[name] == nil {
-        outcome.removed += try remove(base + "/" + name)
-      }
-      if outcome != before { outcome.tenants.append(tenant.name) }
-    }
-    let names = Set(served.map(\.name))
-    for name in DirectoryListing.names(directory) where !names.contains(name) {
-      outcome.removed += try remove(directory + "/" + name)
-      outcome.tenants.append(name)
-    }
-    return outcome
+  /// Removes a tenant's entry, or its whole directory, without following links.
+  public func remove(_ view: TenantViewTarget) throws {
+    _ = try remove(root.path + "/" + view.relativePath)
   }
 
   /// One variant's view in a tenant's directory: every file a hard link to its good blob,
   /// nothing else.
-  func converge(_ base: String, files: [FileSpec], group: gid_t?, isGood: (Digest) -> Bool, _ outcome: inout Outcome) throws {
+  func converge(_ base: String, files: [ViewFile], group: gid_t?, isGood: (Digest) -> Bool, _ outcome: inout Outcome) throws {
     try ensureDirectory(base, group: group)
     var wantedFiles = Set<String>()
     var wantedDirectories = Set<String>()

@@ -137,38 +137,40 @@ public struct HubReference: Sendable, Hashable, CustomStringConvertible {
   // MARK: URLs
 
   /// `ORG/REPO` or `datasets/ORG/REPO`: the repository's place in web and resolve URLs.
-  var repoPath: String { kind == .dataset ? "datasets/" + repo : repo }
+  public var repoPath: String { kind == .dataset ? "datasets/" + repo : repo }
 
   /// `models` or `datasets`: the repository's collection in `/api/` URLs.
-  var apiCollection: String { kind == .dataset ? "datasets" : "models" }
+  public var apiCollection: String { kind == .dataset ? "datasets" : "models" }
 
   /// `{endpoint}/[datasets/]ORG/REPO/resolve/{revision}/{path}`.
-  func resolveURL(endpoint: String) -> String {
+  public func resolveURL(endpoint: String) -> String {
     "\(endpoint)/\(repoPath)/resolve/\(HubReference.encodedSegment(revision))/\(HubReference.encodedPath(path))"
   }
 
   /// `{endpoint}/api/{models|datasets}/ORG/REPO/{operation}/{revision}`.
-  func apiURL(endpoint: String, _ operation: String) -> String {
+  public func apiURL(endpoint: String, _ operation: String) -> String {
     "\(endpoint)/api/\(apiCollection)/\(repo)/\(operation)/\(HubReference.encodedSegment(revision))"
   }
 
-  static func encodedSegment(_ segment: String) -> String {
+  /// One path segment, percent-encoded for a URL.
+  public static func encodedSegment(_ segment: String) -> String {
     segment.addingPercentEncoding(withAllowedCharacters: .urlPathSegmentAllowed) ?? segment
   }
 
-  static func encodedPath(_ path: String) -> String {
+  /// A path, each segment percent-encoded, the slashes kept.
+  public static func encodedPath(_ path: String) -> String {
     path.split(separator: "/", omittingEmptySubsequences: false).map { encodedSegment(String($0)) }.joined(separator: "/")
   }
 
   // MARK: Validation
 
   /// Why `name` cannot be a Hub user or organisation name, or nil.
-  static func problem(organization name: String) -> String? {
+  public static func problem(organization name: String) -> String? {
     problem(name, what: "organization")
   }
 
   /// Why `name` cannot be a Hub repository name, or nil.
-  static func problem(repositoryName name: String) -> String? {
+  public static func problem(repositoryName name: String) -> String? {
     problem(name, what: "repository name")
   }
 

@@ -1,0 +1,161 @@
+import Foundation
+import ReconcileCore
+
+/// What a reconcile run needs besides the session: how to run and who runs it.
+public struct ReconcileSettings: Sendable {
+  /// Seconds to wait for another run on this root to release it.
+  public var lockTimeout: Double
+  /// Who runs it, for the audit log.
+  public var user: String
+  /// The command line, for the audit log.
+  public var command: String
+  /// Seconds to wait for a connection, and without a byte, before a transfer is abandoned.
+  public var connectTimeout: Double = 30
+  /// Seconds without a byte before a transfer is abandoned.
+  public var stallTimeout: Double = 30
+
+  /// Creates settings.
+  public init(lockTimeout: Double, user: String, command: String) {
+    self.lockTimeout = lockTimeout
+    self.user = user
+    self.command = command
+  }
+}
+
+/// How a reconcile run ended.
+public enum ReconcileOutcome: Sendable {
+  /// The node already matched the desired state; nothing was changed.
+  case noChanges(Plan)
+  /// The plan was not approved; nothing was changed.
+  case declined(Plan)
+  /// The plan ran; the summary says what happened.
+  case applied(Plan, ApplySummary)
+
+  /// The plan the run was about.
+  public var plan: Plan {
+    switch self {
+    case .noChanges(let plan), .declined(let plan), .applied(let plan, _): plan
+    }
+  }
+}
+
+/// One node's reconcile loop: load → observe → plan → (approve) → apply → record, with the
+/// clock, cancellation and event sink injected. `reconcile apply` is a thin command over it,
+/// and a long-running agent calls the same loop.
+public final class Reconciler: Sendable {
+  /// The node's desired state, root and name.
+  public let session: Session
+  /// How to run.
+  public let settings: ReconcileSettings
+  /// Set to stop the run: nothing new starts, transfers stop, pauses end.
+  public let cancellation: CancellationFlag
+  let clock: @Sendable () -> Date
+  let events: @Sendable (ApplyEvent) -> Void
+  let transfers: @Sendable () -> [SourceURL.Scheme: any Transfer]
+
+  /// Creates a loop. `transfers` gives the backends for a run (the real ones by default).
+  public init(
+    session: Session, settings: ReconcileSettings, cancellation: CancellationFlag = CancellationFlag(),
+    clock: @escaping @Sendable () -> Date = { Date() }, events: @escaping @Sendable (ApplyEvent) -> Void = { _ in },
+    transfers: (@Sendable () -> [SourceURL.Scheme: any Transfer])? = nil
+  ) {
+    self.session = session
+    self.settings = settings
+    self.cancellation = cancellation
+    self.clock = clock
+    self.events = events
+    let sources = session.sources ?? SourceSettings()
+    self.transfers = transfers ?? { Session.transfers(settings: sources) }
+  }
+
+  /// The plan for this node now; writes nothing.
+  public func plan() throws -> Plan {
+    try session.plan(at: clock())
+  }
+
+  /// Takes the root's lock, plans (or checks `saved` against what is on disk now), asks
+  /// `approve` when there are changes, applies, and records grace times on every run.
+  ///
+  /// A saved plan is refused when the desired-state files or the observed root differ from
+  /// those it was made from, when it was made for another node, or when its changes are not the
+  /// ones this desired state and root give.
+  public func run(saved: Plan? = nil, approve: (Plan) throws -> Bool = { _ in true }) throws -> ReconcileOutcome {
+    let (loaded, desiredDigest) = try session.loadDesiredWithDigest()
+    if let saved { try Self.check(saved, node: session.node, desiredDigest: desiredDigest, desiredPath: session.desired.path) }
+    // Before anything is written: a tenant's view needs its group on this node.
+    try session.checkTenantGroups(loaded.state)
+    let root = session.root
+    try BlobStore(root: root).makeDirectories(root.state)
+    let lock = try RootLock(path: root.state + "/lock", timeout: settings.lockTimeout, command: settings.command)
+    defer { lock.release() }
+    try BlobStore(root: root).prepare()
+    let registry = try SQLiteRegistry(path: root.registry)
+    let ledger = try registry.ledger(node: session.node)
+    let observed = try session.observe(loaded.state, cache: registry, ledger: ledger)
+    let now = clock()
+    let plan: Plan
+    if let saved {
+      let fresh = try Planner.plan(loaded.state, observed, on: session.node, at: saved.createdAt)
+      try Self.check(saved, against: fresh, observedDigest: Session.digest(of: observed), session: session)
+      plan = saved
+    } else {
+      plan = try session.plan(loaded.state, observed, digest: desiredDigest, at: now)
+    }
+    // A node that serves tenants keeps its store private from the first byte on.
+    if !plan.target.tenants.isEmpty { try TenantViews(root: root).lockDownRoot() }
+    guard plan.hasChanges else {
+      try Applier.recordGrace(plan, ledger: ledger)
+      return .noChanges(plan)
+    }
+    guard try approve(plan) else { return .declined(plan) }
+    let policy = loaded.state.policy
+    var options = ApplyOptions(concurrency: policy.concurrency, retry: policy.retry, user: settings.user, command: settings.command, sourceBase: session.desired.path)
+    options.connectTimeout = settings.connectTimeout
+    options.stallTimeout = settings.stallTimeout
+    let limited = TenantTransferLimits(plan, cancellation: cancellation).wrapping(transfers())
+    let applier = Applier(
+      root: root, cache: registry, ledger: ledger, transfers: limited, options: options, cancellation: cancellation, clock: clock, events: events)
+    return .applied(plan, try applier.apply(plan, observed: observed))
+  }
+
+  /// Refuses a saved plan made for another node or from other desired-state files.
+  static func check(_ saved: Plan, node: String, desiredDigest: String, desiredPath: String) throws {
+    guard saved.formatVersion == Plan.currentFormatVersion else {
+      throw StalePlanError(description: "the saved plan has format version \(saved.formatVersion), but this reconcile applies version \(Plan.currentFormatVersion); run 'reconcile plan -o FILE' again and review it")
+    }
+    guard saved.node == node else {
+      throw StalePlanError(description: "the saved plan is for node '\(saved.node)', not '\(node)'; run it on that node, or plan again here")
+    }
+    guard saved.desired.digest == desiredDigest else {
+      throw StalePlanError(description: "the desired state in \(desiredPath) changed since the plan was made (files digest \(saved.desired.digest.prefix(12))…, now \(desiredDigest.prefix(12))…); run 'reconcile plan -o FILE' again and review it")
+    }
+  }
+
+  /// Refuses a saved plan whose root changed since, or whose changes are not the ones the
+  /// desired state and root give (an edited file: another subject, a path outside the root).
+  static func check(_ saved: Plan, against fresh: Plan, observedDigest: String, session: Session) throws {
+    guard saved.observedDigest == observedDigest else {
+      throw StalePlanError(description: "the node root \(session.root.path) changed since the plan was made (observed digest \(saved.observedDigest.prefix(12))…, now \(observedDigest.prefix(12))…); run 'reconcile plan -o FILE' again and review it")
+    }
+    guard sameChanges(fresh, saved) else {
+      throw StalePlanError(description: "the saved plan's changes are not the ones the desired state in \(session.desired.path) gives for node '\(session.node)' (was the file edited?); run 'reconcile plan -o FILE' again and review it")
+    }
+  }
+
+  /// Whether two plans do the same things to the same target; sources may differ, since a plan
+  /// pins Hub branches to commits after planning, but nothing else apply reads may.
+  static func sameChanges(_ lhs: Plan, _ rhs: Plan) -> Bool {
+    func unpinned(_ change: Change) -> Change {
+      var change = change
+      change.sources = []
+      return change
+    }
+    return lhs.target == rhs.target && lhs.kept == rhs.kept && lhs.changes.map(unpinned) == rhs.changes.map(unpinned)
+  }
+}
+
+/// Why a saved plan was refused.
+public struct StalePlanError: Error, Sendable, CustomStringConvertible {
+  /// What changed and what to do.
+  public var description: String
+}
