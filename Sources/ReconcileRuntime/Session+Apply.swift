@@ -45,8 +45,9 @@ extension Session {
     }
     let lock = try RootLock(path: root.state + "/lock", timeout: lockTimeout, command: command)
     let registry = try SQLiteRegistry(path: root.registry)
+    let ledger = try registry.ledger(node: node)
     let observed = NodeRootScanner(root: root).scan(
-      verified: try registry.verifiedDigests(), lastUse: try registry.lastUse(), unwantedSince: try registry.unwantedSince())
+      verified: try registry.verifiedDigests(), lastUse: try ledger.lastUse(), unwantedSince: try ledger.unwantedSince())
     let observedDigest = Self.digest(of: observed)
     var plan: Plan
     if let saved {
@@ -85,9 +86,10 @@ extension Session {
   /// forgets variants wanted again: on every apply, with or without changes, so grace counts
   /// from the first apply that saw the variant unwanted.
   public static func recordGrace(_ plan: Plan, desired: DesiredState, registry: SQLiteRegistry) throws {
+    let ledger = try registry.ledger(node: plan.node)
     for kept in plan.kept {
-      if case .inGracePeriod(let since) = kept.reason { try registry.markUnwanted([kept.variant], at: since) }
+      if case .inGracePeriod(let since) = kept.reason { try ledger.markUnwanted([kept.variant], at: since) }
     }
-    try registry.clearUnwanted(Array(try NodeTarget.resolve(desired, node: plan.node).variants))
+    try ledger.clearUnwanted(Array(try NodeTarget.resolve(desired, node: plan.node).variants))
   }
 }

@@ -44,9 +44,10 @@ public struct Session: Sendable {
   public func observe() throws -> ObservedState {
     try checkStoreReadable()
     let registry = try existingRegistry()
+    let ledger = try registry?.ledger(node: node)
     return NodeRootScanner(root: root).scan(
-      verified: try registry?.verifiedDigests() ?? [:], lastUse: try registry?.lastUse() ?? [:],
-      unwantedSince: try registry?.unwantedSince() ?? [:])
+      verified: try registry?.verifiedDigests() ?? [:], lastUse: try ledger?.lastUse() ?? [:],
+      unwantedSince: try ledger?.unwantedSince() ?? [:])
   }
 
   /// Loads, observes and plans, and stamps the plan with where it came from.

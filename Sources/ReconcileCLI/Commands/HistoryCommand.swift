@@ -22,8 +22,9 @@ struct HistoryCommand: ParsableCommand {
         print(json ? "{\n  \"formatVersion\" : 1,\n  \"runs\" : []\n}" : "No runs recorded: nothing was applied on \(session.root.path) yet.")
         return
       }
-      let runs = try registry.recentRuns(limit: limit)
-      let actions = try Dictionary(uniqueKeysWithValues: runs.map { ($0.id, try registry.actions(ofRun: $0.id)) })
+      let ledger: any NodeLedger = try registry.ledger(node: session.node)
+      let runs = try ledger.recentRuns(limit: limit)
+      let actions = try Dictionary(uniqueKeysWithValues: runs.map { ($0.id, try ledger.actions(ofRun: $0.id)) })
       print(json ? try HistoryRenderer.json(runs, actions: actions) : HistoryRenderer.text(runs, actions: actions), terminator: "")
     }
   }

@@ -63,7 +63,7 @@ extension Applier {
       summary.update { $0.quarantined.append(moved) }
       withdrawViews(of: job, linkedTo: moved)
       let cause = "\(action): content does not match (sha256 \(digest.short)…, \(bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes); moved to \(moved), fetching again"
-      if let audit { try? registry.finishAction(id: audit, outcome: "mismatch", bytes: bytes, detail: cause, at: Date()) }
+      if let audit { try? ledger?.finishAction(id: audit, outcome: .mismatch, bytes: bytes, detail: cause, at: Date()) }
       events(.actionFinished(action, .failed(cause)))
     } catch {
       finish(action, audit: audit, .failed("\(action): \(error)"))
@@ -179,7 +179,7 @@ extension Applier {
         }
       }
       causes.append("\(label): \(lastCause)")
-      if let audit { try? registry.finishAction(id: audit, outcome: "failed", detail: lastCause, at: Date()) }
+      if let audit { try? ledger?.finishAction(id: audit, outcome: .failed, bytes: nil, detail: lastCause, at: Date()) }
     }
     let count = job.sources.count
     // One line per source and its cause, so a long list stays readable in a terminal or journal.
@@ -205,7 +205,7 @@ extension Applier {
 
   /// The node this run applies to, as its audit record names it.
   func nodeName() -> String {
-    (try? registry.recentRuns(limit: 4))?.first { $0.id == runID }?.node ?? ProcessInfo.processInfo.hostName
+    ledger?.node ?? ProcessInfo.processInfo.hostName
   }
 
   /// Moves a verified partial file into the store; a wrong blob already there goes to quarantine.

@@ -49,6 +49,8 @@ public final class Applier: @unchecked Sendable {
   /// Fingerprints of blobs known good during this run, to record when the run ends.
   let verified = Guarded([Digest: StatFingerprint]())
   var runID: Int64 = 0
+  /// The node's ledger, open from the start of `apply`.
+  var ledger: (any NodeLedger)?
 
   /// Creates an applier for `root`.
   public init(
@@ -67,9 +69,11 @@ public final class Applier: @unchecked Sendable {
     let started = Date()
     try store.prepare()
     let target = try NodeTarget.resolve(desired, node: plan.node)
-    try registry.closeUnfinishedRuns()
-    runID = try registry.beginRun(
-      user: options.user, host: ProcessInfo.processInfo.hostName, node: plan.node, command: options.command,
+    let ledger = try registry.ledger(node: plan.node)
+    self.ledger = ledger
+    try ledger.closeUnfinishedRuns()
+    runID = try ledger.beginRun(
+      user: options.user, host: ProcessInfo.processInfo.hostName, command: options.command,
       desiredCommit: options.desiredCommit, at: started)
     try recordGrace(plan, target: target)
     for (digest, blob) in observed.blobs where blob.verification == .verified {
@@ -94,7 +98,7 @@ public final class Applier: @unchecked Sendable {
 
     var result = summary.current
     result.seconds = Date().timeIntervalSince(started)
-    try registry.finishRun(id: runID, outcome: result.isSuccess ? "ok" : "failed", at: Date())
+    try ledger.finishRun(id: runID, outcome: result.isSuccess ? .ok : .failed, at: Date())
     events(.finished(result))
     return result
   }
@@ -103,9 +107,9 @@ public final class Applier: @unchecked Sendable {
   /// saw them so; variants wanted again are forgotten.
   func recordGrace(_ plan: Plan, target: NodeTarget) throws {
     for kept in plan.kept {
-      if case .inGracePeriod(let since) = kept.reason { try registry.markUnwanted([kept.variant], at: since) }
+      if case .inGracePeriod(let since) = kept.reason { try ledger?.markUnwanted([kept.variant], at: since) }
     }
-    try registry.clearUnwanted(Array(target.variants))
+    try ledger?.clearUnwanted(Array(target.variants))
   }
 
   // MARK: Evictions
@@ -164,7 +168,7 @@ public final class Applier: @unchecked Sendable {
       try? store.removeBlob(digest)
       verified.update { $0[digest] = nil }
     }
-    try? registry.clearUnwanted(evictedVariants)
+    try? ledger?.clearUnwanted(evictedVariants)
   }
 
   // MARK: Links and fingerprints
@@ -202,17 +206,17 @@ public final class Applier: @unchecked Sendable {
   // MARK: Audit and events
 
   func beginAudit(_ action: ApplyAction, source: String?) -> Int64? {
-    try? registry.beginAction(run: runID, action: action.action.rawValue, subject: action.subject.description, bytes: action.bytes, source: source, at: Date())
+    try? ledger?.beginAction(run: runID, action: action.action, subject: action.subject.description, bytes: action.bytes, source: source, at: Date())
   }
 
   func finish(_ action: ApplyAction, audit: Int64?, _ outcome: ActionOutcome) {
     switch outcome {
     case .succeeded(let source, let bytes):
       summary.update { $0.succeeded[action.action, default: 0] += 1 }
-      if let audit { try? registry.finishAction(id: audit, outcome: "ok", bytes: bytes, detail: source, at: Date()) }
+      if let audit { try? ledger?.finishAction(id: audit, outcome: .ok, bytes: bytes, detail: source, at: Date()) }
     case .failed(let cause):
       summary.update { $0.failures.append((action, cause)) }
-      if let audit { try? registry.finishAction(id: audit, outcome: "failed", detail: cause, at: Date()) }
+      if let audit { try? ledger?.finishAction(id: audit, outcome: .failed, bytes: nil, detail: cause, at: Date()) }
     }
     events(.actionFinished(action, outcome))
   }
