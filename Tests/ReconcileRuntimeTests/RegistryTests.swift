@@ -198,7 +198,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
       run: run, action: .evict, subject: "sd-xl@1.0:fp16", bytes: 13_800, source: nil, at: date(0.5))
 
     let running = try ledger.actions(ofRun: run)
-    #expect(running.map(\.outcome) == [AuditAction.runningOutcome, AuditAction.runningOutcome])
+    #expect(running.map(\.outcome) == [.running, .running])
     #expect(try ledger.recentRuns(limit: 1).first?.outcome == nil)
 
     try ledger.finishAction(id: download, outcome: .ok, bytes: 9_968_229_352, detail: nil, at: date(30))
@@ -208,16 +208,16 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     #expect(try ledger.recentRuns(limit: 10) == [
       AuditRun(
         id: run, startedAt: date(0), finishedAt: date(32), user: "ops", host: "gpu-a-01.lan", node: "gpu-a-01",
-        command: "apply --auto-approve", desiredCommit: "3f2c1ab", outcome: "failed")
+        command: "apply --auto-approve", desiredCommit: "3f2c1ab", outcome: .failed)
     ])
     #expect(try ledger.actions(ofRun: run) == [
       AuditAction(
         id: download, runID: run, action: "download",
         subject: "wan2.2-t2v-a14b@2.2.0:fp8 transformer/model-00001.safetensors", bytes: 9_968_229_352,
-        source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", startedAt: date(0.25), finishedAt: date(30), outcome: "ok"),
+        source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", startedAt: date(0.25), finishedAt: date(30), outcome: .ok),
       AuditAction(
         id: evict, runID: run, action: "evict", subject: "sd-xl@1.0:fp16", bytes: 13_800, startedAt: date(0.5),
-        finishedAt: date(31), outcome: "failed", detail: "permission denied"),
+        finishedAt: date(31), outcome: .failed, detail: "permission denied"),
     ])
   }
 
@@ -318,7 +318,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     }
     let actions = try ledger.actions(ofRun: run)
     #expect(actions.count == 400)
-    #expect(actions.allSatisfy { $0.outcome == "ok" && $0.bytes == 1 })
+    #expect(actions.allSatisfy { $0.outcome == .ok && $0.bytes == 1 })
   }
 }
 
@@ -333,8 +333,8 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     try ledger.finishRun(id: finished, outcome: .ok, at: Date())
     #expect(try ledger.closeUnfinishedRuns() == 1)
     let runs = try ledger.recentRuns(limit: 10)
-    #expect(runs.first { $0.id == killed }?.outcome == "interrupted")
-    #expect(runs.first { $0.id == finished }?.outcome == "ok")
-    #expect(try ledger.actions(ofRun: killed).first { $0.id == action }?.outcome == "interrupted")
+    #expect(runs.first { $0.id == killed }?.outcome == .interrupted)
+    #expect(runs.first { $0.id == finished }?.outcome == .ok)
+    #expect(try ledger.actions(ofRun: killed).first { $0.id == action }?.outcome == .interrupted)
   }
 }

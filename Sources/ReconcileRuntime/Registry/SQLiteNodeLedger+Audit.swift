@@ -102,10 +102,13 @@ extension SQLiteNodeLedger {
         """,
         [.text(node), SQLiteValue(limit)]
       ) { row in
-        AuditRun(
-          id: row.int64(at: 0), startedAt: row.date(at: 1), finishedAt: row.column(2),
+        let id = row.int64(at: 0)
+        let outcome: RunOutcome? =
+          row.isNull(at: 8) ? nil : try knownOutcome(row.column(8), table: "audit_run", id: id, database: database)
+        return AuditRun(
+          id: id, startedAt: row.date(at: 1), finishedAt: row.column(2),
           user: row.string(at: 3), host: row.string(at: 4), node: row.string(at: 5), command: row.string(at: 6),
-          desiredCommit: row.column(7), outcome: row.column(8)
+          desiredCommit: row.column(7), outcome: outcome
         )
       }
     }
@@ -123,12 +126,24 @@ extension SQLiteNodeLedger {
         """,
         [.integer(runID), .text(node)]
       ) { row in
-        AuditAction(
-          id: row.int64(at: 0), runID: row.int64(at: 1), action: row.string(at: 2), subject: row.string(at: 3),
+        let id = row.int64(at: 0)
+        return AuditAction(
+          id: id, runID: row.int64(at: 1), action: row.string(at: 2), subject: row.string(at: 3),
           bytes: row.int64(at: 4), source: row.column(5), startedAt: row.date(at: 6), finishedAt: row.column(7),
-          outcome: row.string(at: 8), detail: row.column(9)
+          outcome: try knownOutcome(row.column(8), table: "audit_action", id: id, database: database),
+          detail: row.column(9)
         )
       }
     }
+  }
+
+  /// The outcome `text` names. A value this build does not know (a hand edit, or a newer
+  /// reconcile's) is refused with the row it is in, rather than shown as something it is not.
+  private func knownOutcome<Outcome: RawRepresentable<String> & CaseIterable>(
+    _ text: String?, table: String, id: Int64, database: SQLiteDatabase
+  ) throws -> Outcome {
+    if let text, let outcome = Outcome(rawValue: text) { return outcome }
+    throw SQLiteRegistryError.unknownOutcome(
+      path: database.path, table: table, id: id, found: text, known: Outcome.allCases.map(\.rawValue))
   }
 }

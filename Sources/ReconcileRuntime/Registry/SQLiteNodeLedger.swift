@@ -19,7 +19,12 @@ public struct SQLiteNodeLedger: NodeLedger {
 
   /// The latest recorded use of every variant of this node that has one.
   public func lastUse() throws -> [VariantID: Date] {
-    try variantDates("SELECT model, version, variant, last_use_at FROM variant_last_use WHERE node = ?")
+    try variantDates(
+      """
+      SELECT model, version, variant, last_use_at FROM variant_last_use
+      WHERE node = ? AND typeof(last_use_at) IN ('real', 'integer')
+      """
+    )
   }
 
   /// Records a use of `variant` at `date`; an earlier date than the one recorded changes nothing.
@@ -29,7 +34,7 @@ public struct SQLiteNodeLedger: NodeLedger {
         """
         INSERT INTO variant_last_use (node, model, version, variant, last_use_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (node, model, version, variant) DO UPDATE SET
-          last_use_at = max(last_use_at, excluded.last_use_at)
+          last_use_at = \(Self.later("last_use_at"))
         """,
         values(of: variant) + [SQLiteValue(date)]
       )
@@ -38,7 +43,12 @@ public struct SQLiteNodeLedger: NodeLedger {
 
   /// When each variant unwanted on this node first became unwanted.
   public func unwantedSince() throws -> [VariantID: Date] {
-    try variantDates("SELECT model, version, variant, unwanted_since FROM variant_unwanted WHERE node = ?")
+    try variantDates(
+      """
+      SELECT model, version, variant, unwanted_since FROM variant_unwanted
+      WHERE node = ? AND typeof(unwanted_since) IN ('real', 'integer')
+      """
+    )
   }
 
   /// Records that `variants` are unwanted as of `date`, in one transaction. A variant already
@@ -52,7 +62,7 @@ public struct SQLiteNodeLedger: NodeLedger {
           """
           INSERT INTO variant_unwanted (node, model, version, variant, unwanted_since) VALUES (?, ?, ?, ?, ?)
           ON CONFLICT (node, model, version, variant) DO UPDATE SET
-            unwanted_since = min(unwanted_since, excluded.unwanted_since)
+            unwanted_since = \(Self.earlier("unwanted_since"))
           """
         )
         for variant in variants {
@@ -97,7 +107,7 @@ public struct SQLiteNodeLedger: NodeLedger {
           INSERT INTO variant_last_use (node, model, version, variant, last_use_at)
           SELECT ?, model, version, variant, last_use_at FROM variant_last_use WHERE node = ''
           ON CONFLICT (node, model, version, variant) DO UPDATE SET
-            last_use_at = max(last_use_at, excluded.last_use_at)
+            last_use_at = \(Self.later("last_use_at"))
           """,
           [.text(node)]
         )
@@ -106,7 +116,7 @@ public struct SQLiteNodeLedger: NodeLedger {
           INSERT INTO variant_unwanted (node, model, version, variant, unwanted_since)
           SELECT ?, model, version, variant, unwanted_since FROM variant_unwanted WHERE node = ''
           ON CONFLICT (node, model, version, variant) DO UPDATE SET
-            unwanted_since = min(unwanted_since, excluded.unwanted_since)
+            unwanted_since = \(Self.earlier("unwanted_since"))
           """,
           [.text(node)]
         )
@@ -117,16 +127,33 @@ public struct SQLiteNodeLedger: NodeLedger {
   }
 
   /// Runs a query with this node bound whose rows are (model, version, variant, unix seconds).
-  /// A row without a time (a hand-edited file) is skipped: no record, rather than 1970.
+  /// The queries leave out rows whose time is not a number (a hand edit): no record is better
+  /// than a use in 1970.
   private func variantDates(_ sql: String) throws -> [VariantID: Date] {
     try registry.withDatabase { database in
-      let rows = try database.query(sql, [.text(node)]) { row -> (VariantID, Date)? in
-        guard !row.isNull(at: 3) else { return nil }
-        let variant = VariantID(name: row.string(at: 0), version: row.string(at: 1), variant: row.string(at: 2))
-        return (variant, row.date(at: 3))
+      let rows = try database.query(sql, [.text(node)]) { row in
+        (VariantID(name: row.string(at: 0), version: row.string(at: 1), variant: row.string(at: 2)), row.date(at: 3))
       }
-      return Dictionary(rows.compactMap { $0 }, uniquingKeysWith: { first, _ in first })
+      return Dictionary(rows, uniquingKeysWith: { first, _ in first })
     }
+  }
+
+  /// The later of `column` and the value being inserted; a stored time that is not a number
+  /// (NULL or text, by hand) loses, where SQLite's `max` would keep it.
+  private static func later(_ column: String) -> String {
+    """
+    CASE WHEN typeof(\(column)) IN ('real', 'integer') AND \(column) > excluded.\(column)
+    THEN \(column) ELSE excluded.\(column) END
+    """
+  }
+
+  /// The earlier of `column` and the value being inserted; a stored time that is not a number
+  /// loses, where SQLite's `min` would keep a NULL.
+  private static func earlier(_ column: String) -> String {
+    """
+    CASE WHEN typeof(\(column)) IN ('real', 'integer') AND \(column) < excluded.\(column)
+    THEN \(column) ELSE excluded.\(column) END
+    """
   }
 
   /// This node and the variant as values for (node, model, version, variant).
