@@ -75,8 +75,8 @@ import Testing
     let fresh = try Binary.run(arguments)
     #expect(fresh.stdout.contains("  = keep      embed-mini@0.3:fp32  64.1 KiB  (unwanted since 0 s, within gc_grace; evictable in 60 min)"), "\(fresh.stdout)")
     #expect(fresh.stdout.contains("\n\nNo changes.\n"))
-    let registry = try SQLiteRegistry(path: root.registry)
-    try registry.markUnwanted([VariantID(name: "embed-mini", version: "0.3", variant: "fp32")], at: Date().addingTimeInterval(-7200))
+    let ledger = try SQLiteRegistry(path: root.registry).ledger(node: "demo")
+    try ledger.markUnwanted([VariantID(name: "embed-mini", version: "0.3", variant: "fp32")], at: Date().addingTimeInterval(-7200))
     let later = try Binary.run(arguments)
     #expect(later.stdout.contains("  - evict     embed-mini@0.3:fp32  3 files  64.1 KiB  (no tenant needs it since 2 h)"), "\(later.stdout)")
   }

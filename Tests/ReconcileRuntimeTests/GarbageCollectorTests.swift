@@ -257,9 +257,9 @@ struct GarbageRoot {
 
   @Test func touchRecordsReachTheScan() throws {
     _ = try held(variant, seed: 1)
-    let registry = try SQLiteRegistry(path: disk.root.registry)
-    try registry.recordUse(variant, at: base)
-    let observed = NodeRootScanner(root: disk.root).scan(verified: [:], lastUse: try registry.lastUse())
+    let ledger = try SQLiteRegistry(path: disk.root.registry).ledger(node: "gpu-a-01")
+    try ledger.recordUse(variant, at: base)
+    let observed = NodeRootScanner(root: disk.root).scan(verified: [:], lastUse: try ledger.lastUse())
     #expect(observed.lastUse[variant] == base)
   }
 }

@@ -57,8 +57,8 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let directory = try RegistryTestDirectory()
     let path = directory.path("registry.sqlite")
     let variant = VariantID(name: "llama-3.1-8b", version: "1.0", variant: "bf16")
-    try SQLiteRegistry(path: path).recordUse(variant, at: date(1))
-    #expect(try SQLiteRegistry(path: path).lastUse() == [variant: date(1)])
+    try SQLiteRegistry(path: path).ledger(node: "gpu-a-01").recordUse(variant, at: date(1))
+    #expect(try SQLiteRegistry(path: path).ledger(node: "gpu-a-01").lastUse() == [variant: date(1)])
   }
 
   @Test func newerSchemaIsRefusedWithAnUpgradeHint() throws {
@@ -98,8 +98,8 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let variant = VariantID(name: "sd-xl", version: "1.0", variant: "fp16")
     let one = try SQLiteRegistry.inMemory()
     let other = try SQLiteRegistry.inMemory()
-    try one.recordUse(variant, at: date(0))
-    #expect(try other.lastUse().isEmpty)
+    try one.ledger(node: "n").recordUse(variant, at: date(0))
+    #expect(try other.ledger(node: "n").lastUse().isEmpty)
     #expect(one.appliedMigrations == Array(1...SQLiteRegistry.latestSchemaVersion))
   }
 }
@@ -164,97 +164,97 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   let llama = VariantID(name: "llama-3.1-8b", version: "1.0", variant: "bf16")
 
   @Test func lastUseKeepsTheLatest() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    try registry.recordUse(wan, at: date(10.25))
-    try registry.recordUse(wan, at: date(5))
-    try registry.recordUse(llama, at: date(1))
-    try registry.recordUse(llama, at: date(1.5))
-    #expect(try registry.lastUse() == [wan: date(10.25), llama: date(1.5)])
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
+    try ledger.recordUse(wan, at: date(10.25))
+    try ledger.recordUse(wan, at: date(5))
+    try ledger.recordUse(llama, at: date(1))
+    try ledger.recordUse(llama, at: date(1.5))
+    #expect(try ledger.lastUse() == [wan: date(10.25), llama: date(1.5)])
   }
 
   @Test func unwantedKeepsTheEarliestAndClears() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    try registry.markUnwanted([wan], at: date(100))
-    try registry.markUnwanted([wan, llama], at: date(200))
-    try registry.markUnwanted([wan], at: date(50.75))
-    #expect(try registry.unwantedSince() == [wan: date(50.75), llama: date(200)])
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
+    try ledger.markUnwanted([wan], at: date(100))
+    try ledger.markUnwanted([wan, llama], at: date(200))
+    try ledger.markUnwanted([wan], at: date(50.75))
+    #expect(try ledger.unwantedSince() == [wan: date(50.75), llama: date(200)])
 
-    try registry.clearUnwanted([wan])
-    #expect(try registry.unwantedSince() == [llama: date(200)])
-    try registry.clearUnwanted([wan, llama])
-    #expect(try registry.unwantedSince().isEmpty)
+    try ledger.clearUnwanted([wan])
+    #expect(try ledger.unwantedSince() == [llama: date(200)])
+    try ledger.clearUnwanted([wan, llama])
+    #expect(try ledger.unwantedSince().isEmpty)
   }
 }
 
 @Suite struct RegistryAuditTests {
   @Test func runAndActionsRoundTrip() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    let run = try registry.beginRun(
-      user: "ops", host: "gpu-a-01.lan", node: "gpu-a-01", command: "apply --auto-approve",
-      desiredCommit: "3f2c1ab", at: date(0))
-    let download = try registry.beginAction(
-      run: run, action: "download", subject: "wan2.2-t2v-a14b@2.2.0:fp8 transformer/model-00001.safetensors",
-      source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", at: date(0.25))
-    let evict = try registry.beginAction(
-      run: run, action: "evict", subject: "sd-xl@1.0:fp16", bytes: 13_800, at: date(0.5))
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
+    let run = try ledger.beginRun(
+      user: "ops", host: "gpu-a-01.lan", command: "apply --auto-approve", desiredCommit: "3f2c1ab", at: date(0))
+    let download = try ledger.beginAction(
+      run: run, action: .download, subject: "wan2.2-t2v-a14b@2.2.0:fp8 transformer/model-00001.safetensors",
+      bytes: 0, source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", at: date(0.25))
+    let evict = try ledger.beginAction(
+      run: run, action: .evict, subject: "sd-xl@1.0:fp16", bytes: 13_800, source: nil, at: date(0.5))
 
-    let running = try registry.actions(ofRun: run)
-    #expect(running.map(\.outcome) == [AuditAction.runningOutcome, AuditAction.runningOutcome])
-    #expect(try registry.recentRuns(limit: 1).first?.outcome == nil)
+    let running = try ledger.actions(ofRun: run)
+    #expect(running.map(\.outcome) == [.running, .running])
+    #expect(try ledger.recentRuns(limit: 1).first?.outcome == nil)
 
-    try registry.finishAction(id: download, outcome: "ok", bytes: 9_968_229_352, at: date(30))
-    try registry.finishAction(id: evict, outcome: "failed", detail: "permission denied", at: date(31))
-    try registry.finishRun(id: run, outcome: "failed", at: date(32))
+    try ledger.finishAction(id: download, outcome: .ok, bytes: 9_968_229_352, detail: nil, at: date(30))
+    try ledger.finishAction(id: evict, outcome: .failed, bytes: nil, detail: "permission denied", at: date(31))
+    try ledger.finishRun(id: run, outcome: .failed, at: date(32))
 
-    #expect(try registry.recentRuns(limit: 10) == [
+    #expect(try ledger.recentRuns(limit: 10) == [
       AuditRun(
         id: run, startedAt: date(0), finishedAt: date(32), user: "ops", host: "gpu-a-01.lan", node: "gpu-a-01",
-        command: "apply --auto-approve", desiredCommit: "3f2c1ab", outcome: "failed")
+        command: "apply --auto-approve", desiredCommit: "3f2c1ab", outcome: .failed)
     ])
-    #expect(try registry.actions(ofRun: run) == [
+    #expect(try ledger.actions(ofRun: run) == [
       AuditAction(
         id: download, runID: run, action: "download",
         subject: "wan2.2-t2v-a14b@2.2.0:fp8 transformer/model-00001.safetensors", bytes: 9_968_229_352,
-        source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", startedAt: date(0.25), finishedAt: date(30), outcome: "ok"),
+        source: "hf://Wan-AI/Wan2.2-T2V-A14B@2b4f0c1", startedAt: date(0.25), finishedAt: date(30), outcome: .ok),
       AuditAction(
         id: evict, runID: run, action: "evict", subject: "sd-xl@1.0:fp16", bytes: 13_800, startedAt: date(0.5),
-        finishedAt: date(31), outcome: "failed", detail: "permission denied"),
+        finishedAt: date(31), outcome: .failed, detail: "permission denied"),
     ])
   }
 
   @Test func recentRunsAreNewestFirstToTheSubSecond() throws {
-    let registry = try SQLiteRegistry.inMemory()
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
     var ids: [Int64] = []
     for start in [0.5, 0.25, 0.75, 0.0] {
-      ids.append(try registry.beginRun(
-        user: "ops", host: "h", node: "n", command: "plan", desiredCommit: nil, at: date(start)))
+      ids.append(try ledger.beginRun(user: "ops", host: "h", command: "plan", desiredCommit: nil, at: date(start)))
     }
-    let recent = try registry.recentRuns(limit: 3)
+    let recent = try ledger.recentRuns(limit: 3)
     #expect(recent.map(\.id) == [ids[2], ids[0], ids[1]])
     #expect(recent.map(\.startedAt) == [date(0.75), date(0.5), date(0.25)])
     #expect(recent.allSatisfy { $0.desiredCommit == nil && $0.finishedAt == nil })
-    #expect(try registry.recentRuns(limit: 0).isEmpty)
+    #expect(try ledger.recentRuns(limit: 0).isEmpty)
   }
 
   @Test func actionsBelongToTheirRun() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    let first = try registry.beginRun(user: "a", host: "h", node: "n", command: "apply", desiredCommit: nil, at: date(0))
-    let second = try registry.beginRun(user: "b", host: "h", node: "n", command: "gc", desiredCommit: nil, at: date(1))
-    _ = try registry.beginAction(run: first, action: "verify", subject: "x", at: date(0))
-    _ = try registry.beginAction(run: second, action: "evict", subject: "y", at: date(1))
-    #expect(try registry.actions(ofRun: first).map(\.subject) == ["x"])
-    #expect(try registry.actions(ofRun: second).map(\.subject) == ["y"])
-    #expect(try registry.actions(ofRun: 999).isEmpty)
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let first = try ledger.beginRun(user: "a", host: "h", command: "apply", desiredCommit: nil, at: date(0))
+    let second = try ledger.beginRun(user: "b", host: "h", command: "gc", desiredCommit: nil, at: date(1))
+    _ = try ledger.beginAction(run: first, action: .verify, subject: "x", bytes: 0, source: nil, at: date(0))
+    _ = try ledger.beginAction(run: second, action: .evict, subject: "y", bytes: 0, source: nil, at: date(1))
+    #expect(try ledger.actions(ofRun: first).map(\.subject) == ["x"])
+    #expect(try ledger.actions(ofRun: second).map(\.subject) == ["y"])
+    #expect(try ledger.actions(ofRun: 999).isEmpty)
   }
 
   @Test func unknownIdsAreRefused() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    #expect(throws: SQLiteRegistryError.unknownRun(id: 42)) {
-      try registry.beginAction(run: 42, action: "download", subject: "x", at: date(0))
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    #expect(throws: SQLiteRegistryError.unknownRun(id: 42, node: "n")) {
+      try ledger.beginAction(run: 42, action: .download, subject: "x", bytes: 0, source: nil, at: date(0))
     }
-    #expect(throws: SQLiteRegistryError.unknownRun(id: 42)) { try registry.finishRun(id: 42, outcome: "ok", at: date(0)) }
-    #expect(throws: SQLiteRegistryError.unknownAction(id: 7)) {
-      try registry.finishAction(id: 7, outcome: "ok", at: date(0))
+    #expect(throws: SQLiteRegistryError.unknownRun(id: 42, node: "n")) {
+      try ledger.finishRun(id: 42, outcome: .ok, at: date(0))
+    }
+    #expect(throws: SQLiteRegistryError.unknownAction(id: 7, node: "n")) {
+      try ledger.finishAction(id: 7, outcome: .ok, bytes: nil, detail: nil, at: date(0))
     }
   }
 }
@@ -264,7 +264,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let directory = try RegistryTestDirectory()
     let path = directory.path("registry.sqlite")
     let holder = try SQLiteDatabase(path: path)
-    let waiting = try SQLiteRegistry(path: path)
+    let waiting = try SQLiteRegistry(path: path).ledger(node: "n")
     let variant = VariantID(name: "sd-xl", version: "1.0", variant: "fp16")
 
     try holder.execute("BEGIN IMMEDIATE")
@@ -286,9 +286,9 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
           for step in 0..<200 {
             let inode = UInt64(index * 1_000 + step)
             try registry.recordVerified(fingerprint(inode), digest: digest(Int(inode)), at: date(Double(step)))
-            let run = try registry.beginRun(
-              user: "u\(index)", host: "h", node: "n", command: "apply", desiredCommit: nil, at: date(0))
-            try registry.finishRun(id: run, outcome: "ok", at: date(1))
+            let ledger = try registry.ledger(node: "n")
+            let run = try ledger.beginRun(user: "u\(index)", host: "h", command: "apply", desiredCommit: nil, at: date(0))
+            try ledger.finishRun(id: run, outcome: .ok, at: date(1))
           }
         }
       }
@@ -297,42 +297,44 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
 
     for registry in registries {
       #expect(try registry.verifiedDigests().count == 400)
-      #expect(try registry.recentRuns(limit: 1_000).count == 400)
+      #expect(try registry.ledger(node: "n").recentRuns(limit: 1_000).count == 400)
     }
   }
 
   @Test func oneRegistrySharedByManyTasks() async throws {
-    let registry = try SQLiteRegistry.inMemory()
-    let run = try registry.beginRun(user: "u", host: "h", node: "n", command: "apply", desiredCommit: nil, at: date(0))
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let run = try ledger.beginRun(user: "u", host: "h", command: "apply", desiredCommit: nil, at: date(0))
     try await withThrowingTaskGroup(of: Void.self) { group in
       for worker in 0..<8 {
         group.addTask {
           for step in 0..<50 {
-            let action = try registry.beginAction(run: run, action: "verify", subject: "w\(worker)/\(step)", at: date(0))
-            try registry.finishAction(id: action, outcome: "ok", bytes: 1, at: date(1))
+            let action = try ledger.beginAction(
+              run: run, action: .verify, subject: "w\(worker)/\(step)", bytes: 0, source: nil, at: date(0))
+            try ledger.finishAction(id: action, outcome: .ok, bytes: 1, detail: nil, at: date(1))
           }
         }
       }
       try await group.waitForAll()
     }
-    let actions = try registry.actions(ofRun: run)
+    let actions = try ledger.actions(ofRun: run)
     #expect(actions.count == 400)
-    #expect(actions.allSatisfy { $0.outcome == "ok" && $0.bytes == 1 })
+    #expect(actions.allSatisfy { $0.outcome == .ok && $0.bytes == 1 })
   }
 }
 
 /// A run whose process was killed is closed as interrupted by the next one.
 @Suite struct RegistryInterruptedRunTests {
   @Test func unfinishedRunsAndActionsBecomeInterrupted() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    let killed = try registry.beginRun(user: "u", host: "h", node: "n", command: "apply", desiredCommit: nil, at: Date())
-    let action = try registry.beginAction(run: killed, action: "download", subject: "m@1:fp16 file a", at: Date())
-    let finished = try registry.beginRun(user: "u", host: "h", node: "n", command: "apply", desiredCommit: nil, at: Date())
-    try registry.finishRun(id: finished, outcome: "ok", at: Date())
-    #expect(try registry.closeUnfinishedRuns() == 1)
-    let runs = try registry.recentRuns(limit: 10)
-    #expect(runs.first { $0.id == killed }?.outcome == "interrupted")
-    #expect(runs.first { $0.id == finished }?.outcome == "ok")
-    #expect(try registry.actions(ofRun: killed).first { $0.id == action }?.outcome == "interrupted")
+    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let killed = try ledger.beginRun(user: "u", host: "h", command: "apply", desiredCommit: nil, at: Date())
+    let action = try ledger.beginAction(
+      run: killed, action: .download, subject: "m@1:fp16 file a", bytes: 0, source: nil, at: Date())
+    let finished = try ledger.beginRun(user: "u", host: "h", command: "apply", desiredCommit: nil, at: Date())
+    try ledger.finishRun(id: finished, outcome: .ok, at: Date())
+    #expect(try ledger.closeUnfinishedRuns() == 1)
+    let runs = try ledger.recentRuns(limit: 10)
+    #expect(runs.first { $0.id == killed }?.outcome == .interrupted)
+    #expect(runs.first { $0.id == finished }?.outcome == .ok)
+    #expect(try ledger.actions(ofRun: killed).first { $0.id == action }?.outcome == .interrupted)
   }
 }

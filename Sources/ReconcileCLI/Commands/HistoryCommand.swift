@@ -22,8 +22,9 @@ struct HistoryCommand: ParsableCommand {
         print(json ? "{\n  \"formatVersion\" : 1,\n  \"runs\" : []\n}" : "No runs recorded: nothing was applied on \(session.root.path) yet.")
         return
       }
-      let runs = try registry.recentRuns(limit: limit)
-      let actions = try Dictionary(uniqueKeysWithValues: runs.map { ($0.id, try registry.actions(ofRun: $0.id)) })
+      let ledger: any NodeLedger = try registry.ledger(node: session.node)
+      let runs = try ledger.recentRuns(limit: limit)
+      let actions = try Dictionary(uniqueKeysWithValues: runs.map { ($0.id, try ledger.actions(ofRun: $0.id)) })
       print(json ? try HistoryRenderer.json(runs, actions: actions) : HistoryRenderer.text(runs, actions: actions), terminator: "")
     }
   }
@@ -37,17 +38,17 @@ enum HistoryRenderer {
     var out = ""
     for run in runs {
       let list = actions[run.id] ?? []
-      let bytes = list.filter { $0.outcome == "ok" }.reduce(Int64(0)) { $0 + $1.bytes }
-      let failed = list.filter { $0.outcome == "failed" }.count
+      let bytes = list.filter { $0.outcome == .ok }.reduce(Int64(0)) { $0 + $1.bytes }
+      let failed = list.filter { $0.outcome == .failed }.count
       let commit = run.desiredCommit.map { " at \($0.prefix(7))" } ?? ""
       let took = run.finishedAt.map { " in \(ByteFormat.fixed($0.timeIntervalSince(run.startedAt), 1)) s" } ?? (run.outcome == nil ? " (in progress)" : "")
-      out += "run \(run.id)  \(formatter.string(from: run.startedAt))  \(run.user)@\(run.host)  node \(run.node)\(commit)  \(run.outcome ?? "running")\(took)\n"
+      out += "run \(run.id)  \(formatter.string(from: run.startedAt))  \(run.user)@\(run.host)  node \(run.node)\(commit)  \(run.outcome?.rawValue ?? "running")\(took)\n"
       out += "  \(list.count) action\(list.count == 1 ? "" : "s"), \(ByteFormat.binary(bytes))\(failed > 0 ? ", \(failed) failed" : "")  — \(run.command)\n"
       for action in list {
-        var line = "    \(action.outcome.padding(toLength: 8, withPad: " ", startingAt: 0)) \(action.action.padding(toLength: 8, withPad: " ", startingAt: 0)) \(action.subject)"
+        var line = "    \(action.outcome.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(action.action.padding(toLength: 8, withPad: " ", startingAt: 0)) \(action.subject)"
         if action.bytes > 0 { line += "  \(ByteFormat.binary(action.bytes))" }
         if let source = action.source { line += "  from \(source)" }
-        if action.outcome != "ok", let detail = action.detail { line += "  — \(detail)" }
+        if action.outcome != .ok, let detail = action.detail { line += "  — \(detail)" }
         out += line + "\n"
       }
     }

@@ -30,9 +30,9 @@ struct TouchCommand: ParsableCommand {
         throw ValidationError("no variant matching '\(model)' is held on node \(session.node) (root \(session.root.path)); \(list)")
       }
       try FileManager.default.createDirectory(atPath: session.root.state, withIntermediateDirectories: true)
-      let registry = try SQLiteRegistry(path: session.root.registry)
+      let ledger: any NodeLedger = try SQLiteRegistry(path: session.root.registry).ledger(node: session.node)
       let now = Date()
-      for id in matching { try registry.recordUse(id, at: now) }
+      for id in matching { try ledger.recordUse(id, at: now) }
       let formatter = ISO8601DateFormatter()
       print("Recorded use of \(matching.map(\.description).joined(separator: ", ")) at \(formatter.string(from: now)).")
     }

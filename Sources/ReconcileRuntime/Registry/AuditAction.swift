@@ -3,9 +3,6 @@ import Foundation
 /// One action of a run recorded in the audit log: a download, verify, evict or link, with the
 /// bytes it moved and how it ended.
 public struct AuditAction: Sendable, Codable, Hashable {
-  /// The outcome an action has from `beginAction` until `finishAction`.
-  public static let runningOutcome = "running"
-
   /// The registry's id for the action.
   public var id: Int64
   /// The run it belongs to.
@@ -22,15 +19,15 @@ public struct AuditAction: Sendable, Codable, Hashable {
   public var startedAt: Date
   /// When it ended; nil while it runs.
   public var finishedAt: Date?
-  /// How it ended, for example `ok` or `failed`; `running` until then.
-  public var outcome: String
+  /// How it ended; `running` until then.
+  public var outcome: ActionRecordOutcome
   /// More about the outcome, for example the error of a failed action.
   public var detail: String?
 
   /// Creates an action record.
   public init(
     id: Int64, runID: Int64, action: String, subject: String, bytes: Int64 = 0, source: String? = nil,
-    startedAt: Date, finishedAt: Date? = nil, outcome: String = AuditAction.runningOutcome, detail: String? = nil
+    startedAt: Date, finishedAt: Date? = nil, outcome: ActionRecordOutcome = .running, detail: String? = nil
   ) {
     self.id = id
     self.runID = runID

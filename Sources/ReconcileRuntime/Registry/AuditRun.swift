@@ -19,13 +19,13 @@ public struct AuditRun: Sendable, Codable, Hashable {
   public var command: String
   /// The git commit of the desired state, when it was in a repository.
   public var desiredCommit: String?
-  /// How it ended, for example `ok` or `failed`; nil while it runs.
-  public var outcome: String?
+  /// How it ended; nil while it runs, or when it died and no later run closed it yet.
+  public var outcome: RunOutcome?
 
   /// Creates a run record.
   public init(
     id: Int64, startedAt: Date, finishedAt: Date? = nil, user: String, host: String, node: String,
-    command: String, desiredCommit: String? = nil, outcome: String? = nil
+    command: String, desiredCommit: String? = nil, outcome: RunOutcome? = nil
   ) {
     self.id = id
     self.startedAt = startedAt

@@ -73,7 +73,49 @@ extension SQLiteRegistry {
         );
         CREATE INDEX audit_action_by_run ON audit_action (run_id, id);
         """
-    )
+    ),
+    Migration(
+      version: 2,
+      summary: "variant use and unwanted times carry the node, so nodes can share a ledger",
+      // SQLite cannot change a primary key: each table is rebuilt. Rows written before the
+      // column existed belong to the node of the latest run, or to '' when none ran; a ledger
+      // adopts '' rows when it opens (`SQLiteRegistry.ledger(node:)`).
+      sql: """
+        CREATE TABLE variant_last_use_2 (
+          node        TEXT NOT NULL,
+          model       TEXT NOT NULL,
+          version     TEXT NOT NULL,
+          variant     TEXT NOT NULL,
+          last_use_at REAL NOT NULL,     -- unix seconds
+          PRIMARY KEY (node, model, version, variant)
+        ) WITHOUT ROWID;
+        INSERT INTO variant_last_use_2 (node, model, version, variant, last_use_at)
+        SELECT coalesce((SELECT node FROM audit_run ORDER BY started_at DESC, id DESC LIMIT 1), ''),
+               model, version, variant, last_use_at
+        FROM variant_last_use;
+        DROP TABLE variant_last_use;
+        ALTER TABLE variant_last_use_2 RENAME TO variant_last_use;
+
+        CREATE TABLE variant_unwanted_2 (
+          node           TEXT NOT NULL,
+          model          TEXT NOT NULL,
+          version        TEXT NOT NULL,
+          variant        TEXT NOT NULL,
+          unwanted_since REAL NOT NULL,  -- unix seconds
+          PRIMARY KEY (node, model, version, variant)
+        ) WITHOUT ROWID;
+        INSERT INTO variant_unwanted_2 (node, model, version, variant, unwanted_since)
+        SELECT coalesce((SELECT node FROM audit_run ORDER BY started_at DESC, id DESC LIMIT 1), ''),
+               model, version, variant, unwanted_since
+        FROM variant_unwanted;
+        DROP TABLE variant_unwanted;
+        ALTER TABLE variant_unwanted_2 RENAME TO variant_unwanted;
+
+        -- Every audit query names the node: its latest runs, its unfinished runs.
+        DROP INDEX audit_run_by_start;
+        CREATE INDEX audit_run_by_node ON audit_run (node, started_at);
+        """
+    ),
   ]
 
   /// The schema version this build writes.

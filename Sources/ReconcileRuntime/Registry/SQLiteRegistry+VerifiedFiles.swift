@@ -3,7 +3,7 @@ import Foundation
 
 /// The verified-file cache: a file whose stat fingerprint still matches its record is trusted
 /// without rehashing.
-extension SQLiteRegistry {
+extension SQLiteRegistry: VerifiedFileCache {
   /// Every recorded fingerprint and the digest its file had when verified, loaded in one query.
   public func verifiedDigests() throws -> [StatFingerprint: Digest] {
     try withDatabase { database in

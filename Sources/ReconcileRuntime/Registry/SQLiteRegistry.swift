@@ -1,8 +1,7 @@
 import Foundation
 
 /// The node's registry in SQLite (`<root>/.reconcile/registry.sqlite`): what disk cannot tell —
-/// the verified-file cache, when each variant was last used and first became unwanted, and the
-/// audit log of runs and actions.
+/// the verified-file cache, and through `ledger(node:)` each node's variant times and audit log.
 ///
 /// Safe to share between tasks: every call holds a lock for its whole database work. Several
 /// processes may open the same file; WAL mode and the busy timeout let them take turns.
@@ -30,6 +29,14 @@ public final class SQLiteRegistry: @unchecked Sendable {
   /// A registry of its own in memory, for tests and dry runs; nothing is written to disk.
   public static func inMemory() throws -> SQLiteRegistry {
     try SQLiteRegistry(path: ":memory:")
+  }
+
+  /// The rows of `node`: its variant times and its audit log. Rows written before the registry
+  /// knew nodes (schema 1, with no run to name their node) become `node`'s here.
+  public func ledger(node: String) throws -> SQLiteNodeLedger {
+    let ledger = SQLiteNodeLedger(registry: self, node: node)
+    try ledger.adoptUnownedRows()
+    return ledger
   }
 
   /// Runs `body` with the connection while holding the lock, so one call's statements never
@@ -65,28 +72,5 @@ public final class SQLiteRegistry: @unchecked Sendable {
       try database.execute("PRAGMA synchronous = NORMAL")
     }
     try database.execute("PRAGMA foreign_keys = ON")
-  }
-}
-
-/// Why the registry could not be opened or a registry call was refused.
-public enum SQLiteRegistryError: Error, Sendable, Hashable, CustomStringConvertible {
-  /// The file's schema is newer than this build knows: a newer reconcile wrote it.
-  case schemaTooNew(path: String, found: Int, supported: Int)
-  /// No audit run has this id.
-  case unknownRun(id: Int64)
-  /// No audit action has this id.
-  case unknownAction(id: Int64)
-
-  /// What went wrong and what to do about it, for the operator.
-  public var description: String {
-    switch self {
-    case .schemaTooNew(let path, let found, let supported):
-      "registry \(path) has schema version \(found), but this reconcile knows versions up to \(supported): "
-        + "a newer reconcile wrote it — upgrade reconcile on this node"
-    case .unknownRun(let id):
-      "audit run \(id) does not exist in the registry"
-    case .unknownAction(let id):
-      "audit action \(id) does not exist in the registry"
-    }
   }
 }
