@@ -47,7 +47,7 @@ public struct Session: Sendable {
   /// fingerprints the verified-file cache recorded, with this node's ledger's times.
   public func observe(_ desired: DesiredState) throws -> ObservedState {
     try checkStoreReadable()
-    guard let registry = try existingRegistry() else { return observe(desired, cache: nil, ledger: nil) }
+    guard let registry = try existingRegistry() else { return try observe(desired, cache: nil, ledger: nil) }
     return try observe(desired, cache: registry, ledger: registry.ledger(node: node))
   }
 

@@ -46,6 +46,36 @@ func simulateApply(_ plan: Plan, _ desired: DesiredState, _ observed: ObservedSt
       blob.verification = .verified
       state.blobs[digest] = blob
       linkView(change.subject, digest)
+    case .link where change.tenantView != nil:
+      guard let view = change.tenantView, let entry = view.entry else {
+        Issue.record("tenant link without an entry \(change.subject)")
+        continue
+      }
+      let base = "\(view.tenant)/\(entry)"
+      let directory = ObservedDirectory(group: view.group.flatMap { state.tenantViews.groupIDs[$0] } ?? 0, mode: TenantViewLayout.mode(group: view.group))
+      state.tenantViews.files = state.tenantViews.files.filter { !$0.key.hasPrefix(base + "/") }
+      state.tenantViews.directories = state.tenantViews.directories.filter { !$0.key.hasPrefix(base + "/") }
+      for path in [view.tenant, base] { state.tenantViews.directories[path] = directory }
+      for file in view.files {
+        guard let blob = state.blobs[file.sha256] else { continue }
+        var parent = base
+        for segment in file.path.split(separator: "/").dropLast() {
+          parent += "/\(segment)"
+          state.tenantViews.directories[parent] = directory
+        }
+        state.tenantViews.files[base + "/" + file.path] = ObservedFile(fingerprint: blob.fingerprint)
+      }
+    case .unlink:
+      guard let view = change.tenantView else { continue }
+      let path = String(view.relativePath.dropFirst("tenants/".count))
+      state.tenantViews.files = state.tenantViews.files.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
+      state.tenantViews.directories = state.tenantViews.directories.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
+    case .publish:
+      guard let publication = change.publication else { continue }
+      for file in publication.files {
+        if let blob = state.blobs[file.sha256] { state.hfCache.snapshots[publication.snapshotPath(file.path)] = blob.fingerprint }
+      }
+      if let ref = publication.ref { state.hfCache.refs["\(publication.repository)/refs/\(ref)"] = publication.commit }
     case .link:
       guard let digest = change.digest, let path = change.subject.path else {
         Issue.record("link without digest or path \(change.subject)")
@@ -111,6 +141,12 @@ struct FleetGenerator {
       let version = random.chance(0.2) ? "2.0" : "1.0"
       models.append(Model(name: "m\(index)", version: version, defaultVariant: random.chance(0.5) ? variants.last?.name : nil, variants: variants, pin: random.chance(0.1)))
     }
+    // One content per path across the variants, as in a Hub repository at one commit.
+    let contents = Dictionary(models[0].variants.flatMap { $0.files.map { ($0.path, [$0.sha256]) } }, uniquingKeysWith: +)
+    if random.chance(0.4), contents.values.allSatisfy({ Set($0).count == 1 }) {
+      // A Hub source at a commit: published into the Hugging Face cache when a root has one.
+      models[0].sources = [SourceURL(scheme: .hf, url: "hf://org/\(models[0].name)@\(String(repeating: "ab", count: 20))")]
+    }
     for index in models.indices where random.chance(0.3) {
       let other = random.pick(models)
       models[index].requires = [ModelReference(model: other.id, variant: other.implicitVariant == nil ? random.pick(other.variants).name : nil)]
@@ -164,6 +200,14 @@ struct FleetGenerator {
       if random.chance(0.6) { disk.observed.lastUse[id] = now.addingTimeInterval(-PlanFixture.hour * Double(random.int(0...200))) }
     }
     for _ in 0..<random.int(0...2) { _ = anyBlob(&disk, sizes) }
+    // Tenant views left from an earlier desired state: a tenant no longer declared, an entry no
+    // tenant uses; and, on some roots, a Hugging Face cache.
+    if random.chance(0.2) { disk.observed.tenantViews.directories["gone-tenant"] = ObservedDirectory(group: 0, mode: 0o700) }
+    if let tenant = desired.tenants.first, random.chance(0.3) {
+      disk.observed.tenantViews.directories[tenant.name] = ObservedDirectory(group: 0, mode: 0o700)
+      disk.observed.tenantViews.directories["\(tenant.name)/stale"] = ObservedDirectory(group: 0, mode: 0o700)
+    }
+    if random.chance(0.5) { disk.observed.hfCache.path = "/cache" }
     if random.chance(0.2) {
       let content = random.int(1...(sizes.count + 1))
       disk.observed.partials = [PartialDownload(digest: PlanFixture.digest(content), name: "\(PlanFixture.digest(content).hex).part", bytes: Int64(random.int(0...5000)), modified: now)]
@@ -279,7 +323,7 @@ struct FleetGenerator {
       }
     }
     #expect(seen == Set(Action.allCases))
-    #expect(reasons == Set(["missing", "size-mismatch", "unverified", "view-missing", "view-differs", "not-desired", "node-draining", "disk-pressure", "not-in-variant", "pinned", "in-grace-period", "eviction-disabled"]))
+    #expect(reasons == Set(["missing", "size-mismatch", "unverified", "view-missing", "view-differs", "not-desired", "node-draining", "disk-pressure", "not-in-variant", "pinned", "in-grace-period", "eviction-disabled", "tenant-dropped", "tenant-not-served"]))
     #expect(planned > 300)
   }
 }

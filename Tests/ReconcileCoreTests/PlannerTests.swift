@@ -125,8 +125,11 @@ struct KeptLine: Hashable, Sendable {
       kept: [KeptLine(variant: C.old, reason: .inGracePeriod(since: now))]),
     C("eviction none keeps unwanted variants", desired: DesiredState(models: C.base.models, policy: Policy(eviction: .none)), observed: withOld(unwantedFor: 100), changes: [],
       kept: [KeptLine(variant: C.old, reason: .evictionDisabled)]),
-    C("a pinned model is kept past gc_grace", desired: pinnedOld, observed: withOld(unwantedFor: 100), changes: [],
-      kept: [KeptLine(variant: C.old, reason: .pinned)]),
+    // Tenant t's views are not on this disk, so the plan links them too.
+    C("a pinned model is kept past gc_grace", desired: pinnedOld, observed: withOld(unwantedFor: 100), changes: [
+      ChangeLine(.link, "tenant t: m@1.0:fp16", .viewMissing, 0),
+      ChangeLine(.link, "tenant t: n@1.0:fp8", .viewMissing, 0),
+    ], kept: [KeptLine(variant: C.old, reason: .pinned)]),
     C("an eviction frees only blobs nothing else uses", observed: withOld(unwantedFor: 30) { $0.link(C.old, "shared.bin", to: 1) }, changes: [
       ChangeLine(.evict, "old@0.9:fp16", .notDesired(since: now.addingTimeInterval(-30 * hour)), 900)
     ]),

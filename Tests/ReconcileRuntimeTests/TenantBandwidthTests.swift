@@ -80,7 +80,8 @@ import Testing
 
   @Test func aDownloadIsChargedToTheMostRestrictiveTenantThisNodeServes() throws {
     let desired = Self.desired()
-    let limits = TenantTransferLimits(desired, target: try NodeTarget.resolve(desired, node: "gpu-1"))
+    // The planner charges each download; the limits are built from the plan alone.
+    let limits = TenantTransferLimits(try Planner.plan(desired, ObservedState(), on: "gpu-1", at: Date()))
     let d = Self.digest
     #expect(limits.bandwidthTenant == [d(1): "a", d(2): "a", d(3): "b"])
     #expect(limits.buckets[d(1)]?.bytesPerSecond == 10 << 20)
@@ -92,7 +93,7 @@ import Testing
 
   @Test func noLimitsLeaveTheTransfersAsTheyAre() throws {
     let desired = DesiredState(models: Self.desired().models, tenants: [Tenant(name: "c", models: [ModelReference(model: ModelID(name: "o", version: "1"))])])
-    let limits = TenantTransferLimits(desired, target: try NodeTarget.resolve(desired, node: "solo"))
+    let limits = TenantTransferLimits(try Planner.plan(desired, ObservedState(), on: "solo", at: Date()))
     #expect(limits.isEmpty)
     #expect(limits.wrapping([.file: FileTransfer()])[.file] is FileTransfer)
   }

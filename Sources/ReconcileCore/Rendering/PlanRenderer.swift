@@ -125,6 +125,8 @@ struct PlanGroup {
   var label: String
   /// The snapshot a publication writes.
   var publication: CachePublication?
+  /// The tenant whose view the line changes, if any: tenants' lines follow the variants' own.
+  var tenant: String?
   var isWholeVariant: Bool
   var files: Int
   var bytes: Int64
@@ -162,14 +164,14 @@ struct PlanGroup {
       } else {
         index[key] = groups.count
         var group = PlanGroup(
-          action: action, variant: change.subject.variant, label: label, publication: change.publication, isWholeVariant: whole,
+          action: action, variant: change.subject.variant, label: label, publication: change.publication, tenant: change.subject.tenant, isWholeVariant: whole,
           files: change.files, bytes: change.bytes, reason: isShared ? (action == .download ? .missing : change.reason) : change.reason,
           sources: sources)
         group.shared = isShared ? 1 : 0
         groups.append(group)
       }
     }
-    return groups.sorted { ($0.action, $0.variant, $0.label) < ($1.action, $1.variant, $1.label) }
+    return groups.sorted { ($0.action, $0.tenant ?? "", $0.variant, $0.label) < ($1.action, $1.tenant ?? "", $1.variant, $1.label) }
   }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ReconcileCore
 
 extension HubAPI {
   /// What a failed request asked for, which decides what a 404 means.

@@ -1,4 +1,5 @@
 import Foundation
+import ReconcileCore
 
 /// The few Hugging Face Hub API calls reconcile needs: a revision's commit, a commit's file list,
 /// and one file's metadata. Blocking; every failure is a `TransferError` naming the `hf://`
