@@ -32,7 +32,8 @@ let package = Package(
     ),
     .executableTarget(name: "reconcile", dependencies: ["ReconcileCLI"]),
     .target(name: "TestSupport", dependencies: ["ReconcileCore"], path: "Tests/TestSupport", exclude: ["test_http_server.py", "test_hub_server.py", "loopback_server.py"]),
-    .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore"]),
+    // The core stays pure; its tests also run a handful of plans through the real applier.
+    .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore", "ReconcileRuntime"]),
     .testTarget(name: "ReconcileRuntimeTests", dependencies: ["ReconcileRuntime", "ReconcileCore", "TestSupport"]),
     .testTarget(
       name: "ReconcileCLITests", dependencies: ["ReconcileCLI", "ReconcileCore", "ReconcileRuntime"],

@@ -79,9 +79,10 @@ import Testing
     let result = try Binary.run(["plan", "--desired", fleet.path, "--root", root.path + "/node", "--node", "gpu-l-01", "--json", "-o", saved])
     #expect(result.status == 0, "\(result.stderr)")
     let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-    #expect(document["formatVersion"] as? Int == 1)
+    #expect(document["formatVersion"] as? Int == 2)
     #expect(document["node"] as? String == "gpu-l-01")
-    #expect((document["changes"] as? [Any])?.count == 9)
+    // 9 downloads and links, and since format 2 the 2 tenant views they make.
+    #expect((document["changes"] as? [Any])?.count == 11)
     #expect(try String(contentsOfFile: saved, encoding: .utf8) == result.stdout)
     let plan = try PlanRenderer.decode(Data(result.stdout.utf8))
     #expect(plan.desired.digest.count == 64)

@@ -86,7 +86,9 @@ enum ApplySummaryRenderer {
     var lines: [String] = []
     for path in summary.quarantined { lines.append("quarantined: \(path)") }
     if !summary.tenantViews.isEmpty { lines.append("Updated tenant views: \(summary.tenantViews.joined(separator: ", ")).") }
-    if !summary.published.isEmpty { lines.append("Hugging Face cache: \(summary.published.joined(separator: ", ")).") }
+    if !summary.published.isEmpty, let cache = plan.changes(.publish).first?.publication?.cache {
+      lines.append("Hugging Face cache \(cache): \(summary.published.joined(separator: ", ")).")
+    }
     if summary.isSuccess {
       lines.append("Apply complete: \(parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")) \(took).")
     } else {

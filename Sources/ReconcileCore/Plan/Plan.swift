@@ -154,7 +154,7 @@ public struct Change: Sendable, Hashable, Codable {
   public var bytes: Int64
   /// Why the change is needed.
   public var reason: Reason
-  /// Sources to download from, in order; empty for other actions.
+  /// Sources to download from, in order (for a verification, to fetch again from on a mismatch); empty for other actions.
   public var sources: [SourceURL]
   /// Files the change touches: 1 for a file, the view's file count for a whole variant.
   public var files: Int

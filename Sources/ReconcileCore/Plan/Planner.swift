@@ -99,8 +99,10 @@ public enum Planner {
         let view = observed.variants[id]?.files[file.path]
         let blob = observed.blobs[file.sha256]
         func change(_ action: Action, _ reason: Reason, bytes: Int64 = file.size) {
-          var change = Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: action == .download ? sources : [])
-          if action == .download || action == .verify {
+          // A verification that finds other content fetches the blob again, from the same sources.
+          let fetches = action == .download || action == .verify
+          var change = Change(action: action, subject: subject, digest: file.sha256, bytes: bytes, reason: reason, sources: fetches ? sources : [])
+          if fetches {
             // Other models' sources come after this one's, once each; a Hub repository this
             // model already names is not tried again at another revision.
             let own = Set(sources.compactMap(hubRepository))

@@ -27,9 +27,12 @@ extension Applier {
       case .publish, .evict, .unlink: break
       }
     }
-    // Views withdrawn from known-bad content (kept variants, tenant views) point at the good blob again.
+    // Tenant views withdrawn from known-bad content point at the good blob again (the job links
+    // its own views below); views of variants kept on disk stay withdrawn.
     if blobIsGood {
-      for path in withdrawn { try? StoreLinks.replace(path, withLinkTo: store.root.blob(job.digest)) }
+      for path in withdrawn where path.hasPrefix(store.root.tenants + "/") {
+        try? StoreLinks.replace(path, withLinkTo: store.root.blob(job.digest))
+      }
     }
     let links = job.linkChanges.map { ApplyAction(action: .link, subject: $0.subject, bytes: 0) }
     guard blobIsGood else {
