@@ -150,31 +150,3 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
     }
   }
 }
-
-/// A flag one thread sets to ask a running transfer to stop; cheap to poll.
-public final class CancellationFlag: @unchecked Sendable {
-  private let lock = NSLock()
-  private var cancelled = false
-
-  /// An unset flag.
-  public init() {}
-
-  /// Whether `cancel()` was called.
-  public var isCancelled: Bool { lock.withLock { cancelled } }
-
-  /// Asks every transfer holding this flag to stop.
-  public func cancel() { lock.withLock { cancelled = true } }
-}
-
-/// Throttles progress reports to about ten a second.
-struct ProgressThrottle {
-  private var last: UInt64 = 0
-
-  /// Whether enough time passed since the last report.
-  mutating func due() -> Bool {
-    let now = DispatchTime.now().uptimeNanoseconds
-    guard now - last >= 100_000_000 else { return false }
-    last = now
-    return true
-  }
-}

@@ -1,0 +1,40 @@
+import ReconcileCore
+
+/// Lists a `file://` directory, hashing every matching file once.
+public struct FileSourceLister: SourceLister {
+  /// Resolves `file://./…` sources.
+  public var locator: SourceLocator
+
+  /// Creates a lister resolving relative sources against `baseDirectory`.
+  public init(baseDirectory: String) { locator = SourceLocator(baseDirectory: baseDirectory) }
+
+  public func list(_ source: SourceURL, include: [Glob]) throws -> LockedListing {
+    let root = String(locator.url(of: "", in: source).dropFirst("file://".count))
+    guard FileStatus.of(root)?.kind == .directory else { throw ListingError("\(source): no directory at \(root)") }
+    var files: [FileSpec] = []
+    var failure: Error?
+    walk(root, prefix: "") { path in
+      guard failure == nil, Glob.any(include, match: path) else { return }
+      do {
+        let (digest, size) = try FileHasher.digest(ofFileAt: root + "/" + path)
+        files.append(FileSpec(path: path, size: size, sha256: digest))
+      } catch {
+        failure = ListingError("\(source): \(path): \(error)")
+      }
+    }
+    if let failure { throw failure }
+    return LockedListing(pinned: source, files: files)
+  }
+
+  private func walk(_ directory: String, prefix: String, _ visit: (String) -> Void) {
+    for name in DirectoryListing.names(directory) where !name.hasPrefix(".") {
+      let full = directory + "/" + name
+      let relative = prefix.isEmpty ? name : prefix + "/" + name
+      switch FileStatus.of(full)?.kind {
+      case .directory: walk(full, prefix: relative, visit)
+      case .regular: visit(relative)
+      default: continue
+      }
+    }
+  }
+}

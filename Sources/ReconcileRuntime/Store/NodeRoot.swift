@@ -1,0 +1,27 @@
+import ReconcileCore
+
+/// The paths of a node root's layout.
+public struct NodeRoot: Sendable, Hashable {
+  /// The root directory, for example `/var/lib/reconcile`.
+  public var path: String
+
+  /// Creates a root at `path`.
+  public init(_ path: String) { self.path = path }
+
+  /// `<root>/blobs/sha256`.
+  public var blobs: String { path + "/blobs/sha256" }
+  /// `<root>/models`.
+  public var models: String { path + "/models" }
+  /// `<root>/.reconcile`.
+  public var state: String { path + "/.reconcile" }
+  /// `<root>/.reconcile/tmp`.
+  public var temporary: String { state + "/tmp" }
+  /// `<root>/.reconcile/registry.sqlite`.
+  public var registry: String { state + "/registry.sqlite" }
+
+  /// Where the blob for `digest` lives: `blobs/sha256/ab/abcdef…`.
+  public func blob(_ digest: Digest) -> String { "\(blobs)/\(digest.hex.prefix(2))/\(digest.hex)" }
+
+  /// The view directory of a variant.
+  public func view(_ variant: VariantID) -> String { "\(path)/\(variant.viewPath)" }
+}
