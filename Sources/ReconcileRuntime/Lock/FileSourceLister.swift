@@ -13,8 +13,8 @@ public struct FileSourceLister: SourceLister {
     guard FileStatus.of(root)?.kind == .directory else { throw ListingError("\(source): no directory at \(root)") }
     var files: [FileSpec] = []
     var failure: Error?
-    walk(root, prefix: "") { path in
-      guard failure == nil, Glob.any(include, match: path) else { return }
+    StoreFiles.walk(root, skippingHidden: true) { path, status in
+      guard status.kind == .regular, failure == nil, Glob.any(include, match: path) else { return }
       do {
         let (digest, size) = try FileHasher.digest(ofFileAt: root + "/" + path)
         files.append(FileSpec(path: path, size: size, sha256: digest))
@@ -24,17 +24,5 @@ public struct FileSourceLister: SourceLister {
     }
     if let failure { throw failure }
     return LockedListing(pinned: source, files: files)
-  }
-
-  private func walk(_ directory: String, prefix: String, _ visit: (String) -> Void) {
-    for name in DirectoryListing.names(directory) where !name.hasPrefix(".") {
-      let full = directory + "/" + name
-      let relative = prefix.isEmpty ? name : prefix + "/" + name
-      switch FileStatus.of(full)?.kind {
-      case .directory: walk(full, prefix: relative, visit)
-      case .regular: visit(relative)
-      default: continue
-      }
-    }
   }
 }

@@ -12,6 +12,8 @@ public struct NodeRoot: Sendable, Hashable {
   public var blobs: String { path + "/blobs/sha256" }
   /// `<root>/models`.
   public var models: String { path + "/models" }
+  /// `<root>/tenants`: each served tenant's view of the variants it uses.
+  public var tenants: String { path + "/tenants" }
   /// `<root>/.reconcile`.
   public var state: String { path + "/.reconcile" }
   /// `<root>/.reconcile/tmp`.

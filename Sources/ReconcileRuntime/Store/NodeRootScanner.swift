@@ -52,15 +52,6 @@ public struct NodeRootScanner {
     return Date(timeIntervalSince1970: status.accessTime)
   }
 
-  struct InodeKey: Hashable {
-    var device: UInt64
-    var inode: UInt64
-    init(_ fingerprint: StatFingerprint) {
-      device = fingerprint.device
-      inode = fingerprint.inode
-    }
-  }
-
   func scanBlobs(verified: [StatFingerprint: Digest], byInode: [InodeKey: StatFingerprint]) -> [Digest: ObservedBlob] {
     var blobs: [Digest: ObservedBlob] = [:]
     for prefix in DirectoryListing.names(root.blobs) where prefix.utf8.count == 2 {
@@ -86,7 +77,7 @@ public struct NodeRootScanner {
     var accessed: [VariantID: Date] = [:]
     for id in heldVariants() {
       var observed = ObservedVariant(id: id)
-      walk(root.view(id), prefix: "") { path, status in
+      StoreFiles.walk(root.view(id)) { path, status in
         observed.files[path] = ObservedFile(
           fingerprint: status.fingerprint, verifiedDigest: status.kind == .regular ? verified[status.fingerprint] : nil,
           isRegularFile: status.kind == .regular)
@@ -109,19 +100,5 @@ public struct NodeRootScanner {
   /// Subdirectories of `path` that are real directories, not links to elsewhere.
   func directories(_ path: String) -> [String] {
     DirectoryListing.names(path).filter { FileStatus.of("\(path)/\($0)")?.kind == .directory }
-  }
-
-  /// Every non-directory entry under `directory`, recursively, without following links.
-  func walk(_ directory: String, prefix: String, _ visit: (String, FileStatus) -> Void) {
-    for name in DirectoryListing.names(directory) {
-      let full = "\(directory)/\(name)"
-      guard let status = FileStatus.of(full) else { continue }
-      let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
-      if status.kind == .directory {
-        walk(full, prefix: relative, visit)
-      } else {
-        visit(relative, status)
-      }
-    }
   }
 }
