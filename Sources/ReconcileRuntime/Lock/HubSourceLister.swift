@@ -33,7 +33,7 @@ public struct HubSourceLister: SourceLister {
     let temporary = NSTemporaryDirectory() + "reconcile-lock-\(UUID().uuidString).part"
     defer {
       unlink(temporary)
-      unlink(temporary + ".meta")
+      PartialMetadata.remove(for: temporary)
     }
     let url = SourceLocator(baseDirectory: "/").url(of: path, in: SourceURL(scheme: .hf, url: base))
     let result = try HubTransfer(settings: settings, http: HTTPTransfer(directIO: false)).fetch(TransferRequest(url: url, destination: temporary))

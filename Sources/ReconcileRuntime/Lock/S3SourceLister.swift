@@ -19,7 +19,7 @@ public struct S3SourceLister: SourceLister {
       let temporary = NSTemporaryDirectory() + "reconcile-lock-\(UUID().uuidString).part"
       defer {
         unlink(temporary)
-        unlink(temporary + ".meta")
+        PartialMetadata.remove(for: temporary)
       }
       let url = SourceLocator(baseDirectory: "/").url(of: path, in: source)
       let result = try S3Transfer(settings: settings, http: HTTPTransfer(directIO: false)).fetch(TransferRequest(url: url, destination: temporary, expectedSize: object.size))

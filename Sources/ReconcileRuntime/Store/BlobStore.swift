@@ -57,7 +57,7 @@ public struct BlobStore: Sendable {
     for (name, _) in candidates {
       let old = "\(root.temporary)/\(name)"
       if rename(old, fresh) == 0 {
-        _ = rename(old + ".meta", fresh + ".meta")
+        _ = rename(PartialMetadata.path(for: old), PartialMetadata.path(for: fresh))
         return fresh
       }
     }
@@ -67,7 +67,7 @@ public struct BlobStore: Sendable {
   /// Removes a partial download and its metadata.
   public func discardPartial(_ path: String) {
     unlink(path)
-    unlink(path + ".meta")
+    PartialMetadata.remove(for: path)
   }
 
   /// Makes a fully written and verified partial file the blob for `digest`: read-only, renamed
@@ -78,7 +78,7 @@ public struct BlobStore: Sendable {
     try StoreFiles.makeDirectories(directory)
     guard chmod(partial, 0o444) == 0 else { throw StoreError(what: "chmod \(partial)", code: errno) }
     guard rename(partial, target) == 0 else { throw StoreError(what: "rename \(partial) to \(target)", code: errno) }
-    unlink(partial + ".meta")
+    PartialMetadata.remove(for: partial)
     try syncDirectory(directory)
   }
 

@@ -112,8 +112,8 @@ public struct GarbageCollector: Sendable {
     var items: [GarbageItem] = []
     for name in names {
       let path = "\(root.temporary)/\(name)"
-      if name.hasSuffix(".part.meta"), present.contains(String(name.dropLast(5))) { continue }  // goes with its .part
-      let paths = name.hasSuffix(".part") && present.contains(name + ".meta") ? [path, path + ".meta"] : [path]
+      if name.hasSuffix(PartialMetadata.path(for: ".part")), present.contains(String(name.dropLast(PartialMetadata.suffix.count))) { continue }  // goes with its .part
+      let paths = name.hasSuffix(".part") && present.contains(PartialMetadata.path(for: name)) ? [path, PartialMetadata.path(for: path)] : [path]
       let candidate = item(name.hasSuffix(".part") ? .partial : .temporary, paths: paths)
       if now.timeIntervalSince(candidate.modified) >= partAge { items.append(candidate) }
     }
