@@ -47,8 +47,8 @@ struct GcCommand: ParsableCommand {
       }
       try BlobStore(root: root).prepare()
       let command = (["reconcile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-      let lock = try RootLock(path: root.state + "/lock", timeout: lockTimeout, command: command)
-      defer { lock.release() }
+      let mutex = try RootMutex(root: root, timeout: lockTimeout, command: command)
+      defer { mutex.release() }
       let report = collector.find()
       let registry = FileStatus.of(root.registry) != nil ? try SQLiteRegistry(path: root.registry) : nil
       let result = collector.collect(report, registry: registry)

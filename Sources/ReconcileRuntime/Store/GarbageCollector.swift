@@ -69,7 +69,7 @@ public struct GarbageCollection: Sendable {
 /// files and the trash. It never follows a symbolic link, and it reads no desired state: a blob
 /// is needed exactly when a file under `models/` or `tenants/` is a hard link to it.
 ///
-/// `collect` must run under the root's lock (as apply does): a blob an apply has just renamed
+/// `collect` must run holding the root's `RootMutex` (as apply does): a blob an apply has just renamed
 /// into the store is an orphan until apply links its views.
 public struct GarbageCollector: Sendable {
   /// The root.

@@ -18,6 +18,9 @@ public struct NodeRoot: Sendable, Hashable {
   public var state: String { path + "/.reconcile" }
   /// `<root>/.reconcile/tmp`.
   public var temporary: String { state + "/tmp" }
+  /// `<root>/.reconcile/lock`: the file `RootMutex` flocks, so that one apply or gc at a time
+  /// changes the root (the name predates `RootMutex`; see there why it stays).
+  public var mutex: String { state + "/lock" }
   /// `<root>/.reconcile/registry.sqlite`.
   public var registry: String { state + "/registry.sqlite" }
 
