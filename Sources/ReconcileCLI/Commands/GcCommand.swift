@@ -20,25 +20,20 @@ struct GcCommand: ParsableCommand {
   var dryRun = false
 
   @Option(help: ArgumentHelp("Partial downloads not written for this long are removed (s, m, h, d).", valueName: "duration"))
-  var partAge = "24h"
+  var partAge = DurationArgument(text: "24h", seconds: 24 * 3600)
 
   @Option(help: ArgumentHelp("Seconds to wait for an apply on this root to finish.", valueName: "seconds"))
   var lockTimeout: Double = 60
 
   func run() throws {
     let clean = try ErrorReporting.run { () -> Bool in
-      let age: Int64
-      switch Units.seconds(partAge) {
-      case .success(let value): age = value
-      case .failure(let failure): throw ValidationError("--part-age \(failure)")
-      }
       let session = try global.session()
       let root = session.root
       guard FileStatus.of(root.path)?.kind == .directory else {
         print("Nothing to collect: \(root.path) holds no store.")
         return true
       }
-      let collector = GarbageCollector(root: root, partAge: TimeInterval(age))
+      let collector = GarbageCollector(root: root, partAge: TimeInterval(partAge.seconds))
       guard !dryRun else {
         let report = collector.find()
         print(Self.render(report.items, root: root, dryRun: true), terminator: "")

@@ -19,6 +19,12 @@ struct TouchCommand: ParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
+  /// Refuses a malformed pattern before anything is read. It is reported the way reconcile
+  /// reports errors (`error: …`, exit 1), as it always was, not as a usage error (exit 64).
+  func validate() throws {
+    _ = try ErrorReporting.run { try VariantPattern(parsing: model) }
+  }
+
   func run() throws {
     try ErrorReporting.run {
       let pattern = try VariantPattern(parsing: model)
