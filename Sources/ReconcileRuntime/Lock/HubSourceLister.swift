@@ -18,7 +18,7 @@ public struct HubSourceLister: SourceLister {
     let pinnedURL = "hf://" + (reference.kind == .dataset ? "datasets/" : "") + "\(reference.repo)@\(commit)"
     var files: [FileSpec] = []
     for file in try api.listFiles(repo: reference.repo, kind: reference.kind, commit: commit) where Glob.any(include, match: file.path) {
-      if let hex = file.lfsSHA256, let digest = Digest(hex: hex) {
+      if let digest = file.lfsDigest {
         files.append(FileSpec(path: file.path, size: file.size, sha256: digest, gitSHA1: nil))
       } else {
         let (digest, size) = try hashByFetching(pinned.with(path: file.path), path: file.path, base: pinnedURL)

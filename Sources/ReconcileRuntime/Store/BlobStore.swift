@@ -26,9 +26,6 @@ public struct BlobStore: Sendable {
 
     /// `rename /x/y: No such file or directory`.
     public var description: String { "\(what): \(String(cString: strerror(code)))" }
-
-    /// Whether the disk was full.
-    public var isDiskFull: Bool { code == ENOSPC || code == EDQUOT }
   }
 
   /// `<root>/.reconcile/quarantine`: files that failed verification, kept for inspection.
