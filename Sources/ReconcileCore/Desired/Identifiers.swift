@@ -17,8 +17,10 @@ public struct Digest: Sendable, Hashable, TextCodable, Comparable, CustomStringC
   /// The first 12 digits, enough to tell digests apart in messages.
   public var short: String { String(hex.prefix(12)) }
 
+  /// The 64 hex digits.
   public var description: String { hex }
 
+  /// Orders digests by their hex digits.
   public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
 
   /// Same as `init?(hex:)`.
@@ -41,6 +43,7 @@ public struct ModelID: Sendable, Hashable, TextCodable, Comparable, CustomString
   /// `name@version`.
   public var description: String { "\(name)@\(version)" }
 
+  /// Orders by name, then version as written.
   public static func < (lhs: ModelID, rhs: ModelID) -> Bool {
     (lhs.name, lhs.version) < (rhs.name, rhs.version)
   }
@@ -77,6 +80,7 @@ public struct VariantID: Sendable, Hashable, TextCodable, Comparable, CustomStri
   /// The view directory relative to the node root: `models/<name>/<version>/<variant>`.
   public var viewPath: String { "models/\(model.name)/\(model.version)/\(variant)" }
 
+  /// Orders by model, then variant name.
   public static func < (lhs: VariantID, rhs: VariantID) -> Bool {
     (lhs.model, lhs.variant) < (rhs.model, rhs.variant)
   }
@@ -96,6 +100,7 @@ public protocol TextCodable: Codable, CustomStringConvertible {
 }
 
 extension TextCodable {
+  /// Decodes the text form; an error names the type and the text when it does not parse.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
     let text = try container.decode(String.self)
@@ -105,6 +110,7 @@ extension TextCodable {
     self = value
   }
 
+  /// Encodes the text form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(description)

@@ -18,6 +18,7 @@ public struct SourceURL: Sendable, Hashable, Codable, CustomStringConvertible {
   /// The URL as written.
   public var description: String { url }
 
+  /// Decodes a URL string; an unsupported scheme is an error.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
     let text = try container.decode(String.self)
@@ -27,6 +28,7 @@ public struct SourceURL: Sendable, Hashable, Codable, CustomStringConvertible {
     self.init(scheme: scheme, url: text)
   }
 
+  /// Encodes the URL as written.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(url)

@@ -12,6 +12,7 @@ public enum Units {
     case unknownUnit(String, suggestion: String?)
     case malformed(String, expected: String)
 
+    /// What was wrong, for a message such as `must not be negative, got '-5'`.
     public var description: String {
       switch self {
       case .negative(let text): "must not be negative, got '\(text)'"

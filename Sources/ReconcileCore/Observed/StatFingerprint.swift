@@ -21,6 +21,7 @@ public struct StatFingerprint: Sendable, Hashable, Codable, CustomStringConverti
     self.ctimeNs = ctimeNs
   }
 
+  /// Every part, for messages: `dev=… ino=… size=… mtime=… ctime=…`.
   public var description: String { "dev=\(device) ino=\(inode) size=\(size) mtime=\(mtimeNs) ctime=\(ctimeNs)" }
 
   /// Whether both are the same file: same device and inode (two hard links of one file).

@@ -8,6 +8,7 @@ public struct FileSourceLister: SourceLister {
   /// Creates a lister resolving relative sources against `baseDirectory`.
   public init(baseDirectory: String) { locator = SourceLocator(baseDirectory: baseDirectory) }
 
+  /// Every regular file under the directory whose path matches `include`, hidden names left out, each hashed.
   public func list(_ source: SourceURL, include: [Glob]) throws -> LockedListing {
     let root = String(locator.url(of: "", in: source).dropFirst("file://".count))
     guard FileStatus.of(root)?.kind == .directory else { throw ListingError("\(source): no directory at \(root)") }

@@ -10,6 +10,7 @@ public struct HubSourceLister: SourceLister {
   /// Creates a lister.
   public init(settings: HubSettings) { self.settings = settings }
 
+  /// The repository's files at the commit its revision resolves to, with the source pinned to that commit.
   public func list(_ source: SourceURL, include: [Glob]) throws -> LockedListing {
     let reference = try HubReference(parsing: source.url)
     let api = HubAPI(settings: settings)

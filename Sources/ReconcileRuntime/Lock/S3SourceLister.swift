@@ -9,6 +9,7 @@ public struct S3SourceLister: SourceLister {
   /// Creates a lister.
   public init(settings: S3Settings) { self.settings = settings }
 
+  /// The objects under the prefix whose relative keys match `include`, each hashed by streaming it.
   public func list(_ source: SourceURL, include: [Glob]) throws -> LockedListing {
     let location = try S3Location(parsing: source.url)
     let prefix = location.key.isEmpty || location.key.hasSuffix("/") ? location.key : location.key + "/"

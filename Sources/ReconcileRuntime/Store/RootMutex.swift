@@ -22,6 +22,7 @@ public final class RootMutex {
     /// How long this process waited.
     public var waited: Double
 
+    /// Who holds the mutex, how long this run waited, and what to do.
     public var description: String {
       "another apply holds \(path) (\(holder)); waited \(Int(waited)) s — try again later, or raise --lock-timeout"
     }
