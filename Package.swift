@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
   name: "reconcile",
-  platforms: [.macOS(.v13)],
   products: [
     .executable(name: "reconcile", targets: ["reconcile"]),
   ],

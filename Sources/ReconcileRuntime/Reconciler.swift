@@ -85,8 +85,8 @@ public final class Reconciler: Sendable {
     // Before anything is written: a tenant's view needs its group on this node.
     try session.checkTenantGroups(loaded.state)
     let root = session.root
-    try BlobStore(root: root).makeDirectories(root.state)
-    let lock = try RootLock(path: root.state + "/lock", timeout: settings.lockTimeout, command: settings.command)
+    try StoreFiles.makeDirectories(root.state)
+    let lock = try RootMutex(path: root.state + "/lock", timeout: settings.lockTimeout, command: settings.command)
     defer { lock.release() }
     try BlobStore(root: root).prepare()
     let registry = try SQLiteRegistry(path: root.registry)

@@ -20,25 +20,20 @@ struct GcCommand: ParsableCommand {
   var dryRun = false
 
   @Option(help: ArgumentHelp("Partial downloads not written for this long are removed (s, m, h, d).", valueName: "duration"))
-  var partAge = "24h"
+  var partAge = DurationArgument(text: "24h", seconds: 24 * 3600)
 
   @Option(help: ArgumentHelp("Seconds to wait for an apply on this root to finish.", valueName: "seconds"))
   var lockTimeout: Double = 60
 
   func run() throws {
     let clean = try ErrorReporting.run { () -> Bool in
-      let age: Int64
-      switch Units.seconds(partAge) {
-      case .success(let value): age = value
-      case .failure(let failure): throw ValidationError("--part-age \(failure)")
-      }
       let session = try global.session()
       let root = session.root
       guard FileStatus.of(root.path)?.kind == .directory else {
         print("Nothing to collect: \(root.path) holds no store.")
         return true
       }
-      let collector = GarbageCollector(root: root, partAge: TimeInterval(age))
+      let collector = GarbageCollector(root: root, partAge: TimeInterval(partAge.seconds))
       guard !dryRun else {
         let report = collector.find()
         print(Self.render(report.items, root: root, dryRun: true), terminator: "")
@@ -47,8 +42,8 @@ struct GcCommand: ParsableCommand {
       }
       try BlobStore(root: root).prepare()
       let command = (["reconcile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-      let lock = try RootLock(path: root.state + "/lock", timeout: lockTimeout, command: command)
-      defer { lock.release() }
+      let mutex = try RootMutex(root: root, timeout: lockTimeout, command: command)
+      defer { mutex.release() }
       let report = collector.find()
       let registry = FileStatus.of(root.registry) != nil ? try SQLiteRegistry(path: root.registry) : nil
       let result = collector.collect(report, registry: registry)

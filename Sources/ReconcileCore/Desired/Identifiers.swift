@@ -17,8 +17,10 @@ public struct Digest: Sendable, Hashable, TextCodable, Comparable, CustomStringC
   /// The first 12 digits, enough to tell digests apart in messages.
   public var short: String { String(hex.prefix(12)) }
 
+  /// The 64 hex digits.
   public var description: String { hex }
 
+  /// Orders digests by their hex digits.
   public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
 
   /// Same as `init?(hex:)`.
@@ -41,6 +43,7 @@ public struct ModelID: Sendable, Hashable, TextCodable, Comparable, CustomString
   /// `name@version`.
   public var description: String { "\(name)@\(version)" }
 
+  /// Orders by name, then version as written.
   public static func < (lhs: ModelID, rhs: ModelID) -> Bool {
     (lhs.name, lhs.version) < (rhs.name, rhs.version)
   }
@@ -77,6 +80,7 @@ public struct VariantID: Sendable, Hashable, TextCodable, Comparable, CustomStri
   /// The view directory relative to the node root: `models/<name>/<version>/<variant>`.
   public var viewPath: String { "models/\(model.name)/\(model.version)/\(variant)" }
 
+  /// Orders by model, then variant name.
   public static func < (lhs: VariantID, rhs: VariantID) -> Bool {
     (lhs.model, lhs.variant) < (rhs.model, rhs.variant)
   }
@@ -89,41 +93,6 @@ public struct VariantID: Sendable, Hashable, TextCodable, Comparable, CustomStri
 
 }
 
-/// What identifies a file's content on disk without reading it: if any part changes, the
-/// file must be hashed again before it is trusted.
-public struct StatFingerprint: Sendable, Hashable, Codable, CustomStringConvertible {
-  /// The device the file lives on.
-  public var device: UInt64
-  /// The inode number.
-  public var inode: UInt64
-  /// The size in bytes.
-  public var size: Int64
-  /// Modification time in nanoseconds since the epoch.
-  public var mtimeNs: Int64
-  /// Status-change time in nanoseconds since the epoch.
-  public var ctimeNs: Int64
-
-  /// Creates a fingerprint.
-  public init(device: UInt64, inode: UInt64, size: Int64, mtimeNs: Int64, ctimeNs: Int64) {
-    self.device = device
-    self.inode = inode
-    self.size = size
-    self.mtimeNs = mtimeNs
-    self.ctimeNs = ctimeNs
-  }
-
-  public var description: String { "dev=\(device) ino=\(inode) size=\(size) mtime=\(mtimeNs) ctime=\(ctimeNs)" }
-
-  /// Whether both are the same file: same device and inode (two hard links of one file).
-  public func isSameFile(as other: StatFingerprint) -> Bool { device == other.device && inode == other.inode }
-
-  /// Whether the file kept its content since `earlier`: same file, size and mtime. Only the
-  /// ctime may differ, as creating or removing a hard link changes it.
-  public func keepsContent(of earlier: StatFingerprint) -> Bool {
-    isSameFile(as: earlier) && size == earlier.size && mtimeNs == earlier.mtimeNs
-  }
-}
-
 /// A value written in JSON as its text form, such as `name@version:variant`.
 public protocol TextCodable: Codable, CustomStringConvertible {
   /// Parses the text form; nil when the text has another shape.
@@ -131,6 +100,7 @@ public protocol TextCodable: Codable, CustomStringConvertible {
 }
 
 extension TextCodable {
+  /// Decodes the text form; an error names the type and the text when it does not parse.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
     let text = try container.decode(String.self)
@@ -140,6 +110,7 @@ extension TextCodable {
     self = value
   }
 
+  /// Encodes the text form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(description)

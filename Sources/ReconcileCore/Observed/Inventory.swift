@@ -16,11 +16,11 @@ public struct InventoryRow: Sendable, Hashable, Codable {
   public var verifiedFiles: Int
   /// The latest recorded use.
   public var lastUsed: Date?
-  /// `ok`, `incomplete`, `unverified`, `missing` or `unwanted`.
-  public var state: String
+  /// Where the variant stands: ok, incomplete, unverified, missing or unwanted.
+  public var state: InventoryState
 
   /// Creates a row.
-  public init(variant: VariantID, desired: Bool, files: Int, declaredFiles: Int?, bytes: Int64, verifiedFiles: Int, lastUsed: Date?, state: String) {
+  public init(variant: VariantID, desired: Bool, files: Int, declaredFiles: Int?, bytes: Int64, verifiedFiles: Int, lastUsed: Date?, state: InventoryState) {
     self.variant = variant
     self.desired = desired
     self.files = files
@@ -50,17 +50,17 @@ public enum Inventory {
         return false
       }.count
       let wanted = target.variants.contains(id)
-      let state: String
+      let state: InventoryState
       if !wanted {
-        state = "unwanted"
+        state = .unwanted
       } else if files.isEmpty {
-        state = "missing"
+        state = .missing
       } else if files.count < (declared?.count ?? 0) {
-        state = "incomplete"
+        state = .incomplete
       } else if verified < files.count {
-        state = "unverified"
+        state = .unverified
       } else {
-        state = "ok"
+        state = .ok
       }
       return InventoryRow(
         variant: id, desired: wanted, files: files.count, declaredFiles: declared?.count,

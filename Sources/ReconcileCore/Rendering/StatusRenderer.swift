@@ -10,7 +10,7 @@ public enum StatusRenderer {
       let files = row.declaredFiles.map { "\(row.files)/\($0)" } ?? "\(row.files)"
       let verified = row.files == 0 ? "-" : (row.verifiedFiles == row.files ? "yes" : "\(row.verifiedFiles)/\(row.files)")
       let used = row.lastUsed.map { Durations.ago($0, now: now) + " ago" } ?? "never"
-      return [row.variant.model.name, row.variant.model.version, row.variant.variant, files, ByteFormat.binary(row.bytes), verified, used, row.state]
+      return [row.variant.model.name, row.variant.model.version, row.variant.variant, files, ByteFormat.binary(row.bytes), verified, used, row.state.description]
     }
     let all = [header] + body
     let widths = (0..<header.count).map { column in all.map { $0[column].count }.max() ?? 0 }
@@ -21,7 +21,7 @@ public enum StatusRenderer {
       out += cells.joined(separator: "  ").trimmingTrailingSpaces + "\n"
     }
     let total = rows.reduce(Int64(0)) { $0 + $1.bytes }
-    let ok = rows.filter { $0.state == "ok" }.count
+    let ok = rows.filter { $0.state == .ok }.count
     let wanted = rows.filter(\.desired).count
     out += "\n\(rows.count) variant\(rows.count == 1 ? "" : "s"), \(ByteFormat.binary(total)) in views; \(ok) of \(wanted) desired variant\(wanted == 1 ? "" : "s") complete and verified.\n"
     return out

@@ -21,7 +21,7 @@ public enum TenantStatusRenderer {
       let declared = desired.model(id.model)?.variant(id.variant)
       let row = inventory[id]
       let files = "\(row?.files ?? 0)/\(declared?.files.count ?? 0)"
-      var state = nodeVariants.contains(id) && served ? (row?.state ?? "missing") : "not placed here"
+      var state = nodeVariants.contains(id) && served ? (row?.state ?? .missing).description : "not placed here"
       if !usage.referenced.contains(id) { state += " (via requires:)" }
       return [id.description, files, ByteFormat.binary(declared?.uniqueBytes ?? 0), state]
     }

@@ -31,7 +31,7 @@ extension Applier {
     // its own views below); views of variants kept on disk stay withdrawn.
     if blobIsGood {
       for path in withdrawn where path.hasPrefix(store.root.tenants + "/") {
-        try? StoreLinks.replace(path, withLinkTo: store.root.blob(job.digest))
+        try? StoreFiles.linkReplacing(store.root.blob(job.digest), at: path)
       }
     }
     let links = job.linkChanges.map { ApplyAction(action: .link, subject: $0.subject, bytes: 0) }
@@ -96,16 +96,11 @@ extension Applier {
   /// Removes every regular file under `directory` that is a hard link to `bad`, without
   /// following symbolic links.
   func removeLinks(to bad: StatFingerprint, under directory: String, removed: inout [String]) {
-    for name in DirectoryListing.names(directory) {
-      let path = directory + "/" + name
-      guard let status = FileStatus.of(path) else { continue }
-      switch status.kind {
-      case .directory: removeLinks(to: bad, under: path, removed: &removed)
-      case .regular where status.fingerprint.isSameFile(as: bad):
-        if unlink(path) == 0 { removed.append(path) }
-      default: continue
-      }
+    var found: [String] = []
+    StoreFiles.walk(directory) { relative, status in
+      if status.kind == .regular, status.fingerprint.isSameFile(as: bad) { found.append(directory + "/" + relative) }
     }
+    for path in found where unlink(path) == 0 { removed.append(path) }
   }
 
   /// A view holds verified content whose blob is gone: the view's file becomes the blob again.
@@ -116,10 +111,8 @@ extension Applier {
     let view = store.root.view(action.subject.variant) + "/" + path
     let blob = store.root.blob(job.digest)
     do {
-      try store.makeDirectories((blob as NSString).deletingLastPathComponent)
-      let temporary = store.root.temporary + "/\(job.digest.hex).\(BlobStore.uniqueSuffix()).adopt"
-      guard Glibc.link(view, temporary) == 0 else { throw BlobStore.StoreError(what: "link \(view) to \(temporary)", code: errno) }
-      guard rename(temporary, blob) == 0 else { throw BlobStore.StoreError(what: "rename \(temporary) to \(blob)", code: errno) }
+      try StoreFiles.makeDirectories((blob as NSString).deletingLastPathComponent)
+      try StoreFiles.linkReplacing(view, at: blob, temporaryDirectory: store.root.temporary)
       if let fingerprint = FileStatus.of(blob)?.fingerprint { verified.update { $0[job.digest] = fingerprint } }
       finish(action, audit: audit, .succeeded(source: nil, bytes: 0))
       return true

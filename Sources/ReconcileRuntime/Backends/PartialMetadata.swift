@@ -21,8 +21,11 @@ public struct PartialMetadata: Codable, Sendable, Equatable {
     self.lastModified = lastModified
   }
 
+  /// What the sidecar's name adds to its partial file's name.
+  public static let suffix = ".meta"
+
   /// The sidecar path for the partial file at `destination`; delete it together with the partial file.
-  public static func path(for destination: String) -> String { destination + ".meta" }
+  public static func path(for destination: String) -> String { destination + suffix }
 
   /// The sidecar of `destination`, or nil when it is missing or unreadable.
   static func load(for destination: String) -> PartialMetadata? {

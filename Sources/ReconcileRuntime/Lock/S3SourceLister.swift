@@ -9,6 +9,7 @@ public struct S3SourceLister: SourceLister {
   /// Creates a lister.
   public init(settings: S3Settings) { self.settings = settings }
 
+  /// The objects under the prefix whose relative keys match `include`, each hashed by streaming it.
   public func list(_ source: SourceURL, include: [Glob]) throws -> LockedListing {
     let location = try S3Location(parsing: source.url)
     let prefix = location.key.isEmpty || location.key.hasSuffix("/") ? location.key : location.key + "/"
@@ -19,7 +20,7 @@ public struct S3SourceLister: SourceLister {
       let temporary = NSTemporaryDirectory() + "reconcile-lock-\(UUID().uuidString).part"
       defer {
         unlink(temporary)
-        unlink(temporary + ".meta")
+        PartialMetadata.remove(for: temporary)
       }
       let url = SourceLocator(baseDirectory: "/").url(of: path, in: source)
       let result = try S3Transfer(settings: settings, http: HTTPTransfer(directIO: false)).fetch(TransferRequest(url: url, destination: temporary, expectedSize: object.size))

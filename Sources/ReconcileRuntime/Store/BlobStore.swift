@@ -26,9 +26,6 @@ public struct BlobStore: Sendable {
 
     /// `rename /x/y: No such file or directory`.
     public var description: String { "\(what): \(String(cString: strerror(code)))" }
-
-    /// Whether the disk was full.
-    public var isDiskFull: Bool { code == ENOSPC || code == EDQUOT }
   }
 
   /// `<root>/.reconcile/quarantine`: files that failed verification, kept for inspection.
@@ -39,14 +36,14 @@ public struct BlobStore: Sendable {
   /// Creates the root's directories.
   public func prepare() throws(StoreError) {
     for directory in [root.path, root.blobs, root.models, root.state, root.temporary, quarantine, trash] {
-      try makeDirectories(directory)
+      try StoreFiles.makeDirectories(directory)
     }
   }
 
   /// A new partial-download path for `digest`, taking over the largest earlier partial of the
   /// same digest when there is one: an atomic rename claims it, so only one writer resumes it.
   public func claimPartial(for digest: Digest) -> String {
-    let fresh = "\(root.temporary)/\(digest.hex).\(Self.uniqueSuffix()).part"
+    let fresh = "\(root.temporary)/\(digest.hex).\(StoreFiles.uniqueSuffix()).part"
     let candidates = DirectoryListing.names(root.temporary)
       .filter { $0.hasPrefix(digest.hex + ".") && $0.hasSuffix(".part") }
       .compactMap { name -> (String, Int64)? in
@@ -57,7 +54,7 @@ public struct BlobStore: Sendable {
     for (name, _) in candidates {
       let old = "\(root.temporary)/\(name)"
       if rename(old, fresh) == 0 {
-        _ = rename(old + ".meta", fresh + ".meta")
+        _ = rename(PartialMetadata.path(for: old), PartialMetadata.path(for: fresh))
         return fresh
       }
     }
@@ -67,7 +64,7 @@ public struct BlobStore: Sendable {
   /// Removes a partial download and its metadata.
   public func discardPartial(_ path: String) {
     unlink(path)
-    unlink(path + ".meta")
+    PartialMetadata.remove(for: path)
   }
 
   /// Makes a fully written and verified partial file the blob for `digest`: read-only, renamed
@@ -75,10 +72,10 @@ public struct BlobStore: Sendable {
   public func install(partial: String, as digest: Digest) throws(StoreError) {
     let target = root.blob(digest)
     let directory = (target as NSString).deletingLastPathComponent
-    try makeDirectories(directory)
+    try StoreFiles.makeDirectories(directory)
     guard chmod(partial, 0o444) == 0 else { throw StoreError(what: "chmod \(partial)", code: errno) }
     guard rename(partial, target) == 0 else { throw StoreError(what: "rename \(partial) to \(target)", code: errno) }
-    unlink(partial + ".meta")
+    PartialMetadata.remove(for: partial)
     try syncDirectory(directory)
   }
 
@@ -86,30 +83,16 @@ public struct BlobStore: Sendable {
   /// renamed over the old entry, so the view never shows a missing or partial file.
   public func link(_ digest: Digest, into variant: VariantID, at path: String) throws(StoreError) {
     let target = root.view(variant) + "/" + path
-    let directory = (target as NSString).deletingLastPathComponent
-    try makeDirectories(directory)
-    let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(Self.uniqueSuffix()).link"
-    guard Glibc.link(root.blob(digest), temporary) == 0 else { throw StoreError(what: "link \(root.blob(digest)) to \(temporary)", code: errno) }
-    if let existing = FileStatus.of(target), existing.kind == .directory {
-      unlink(temporary)
-      throw StoreError(what: "replace \(target)", code: EISDIR)
-    }
-    guard rename(temporary, target) == 0 else {
-      let code = errno
-      unlink(temporary)
-      throw StoreError(what: "rename \(temporary) to \(target)", code: code)
-    }
-    // rename(2) does nothing when both names are links to one inode (a view relinked to the
-    // blob it already is): the temporary name would stay behind as a stray view file.
-    unlink(temporary)
+    try StoreFiles.makeDirectories((target as NSString).deletingLastPathComponent)
+    try StoreFiles.linkReplacing(root.blob(digest), at: target)
   }
 
   /// Moves a blob that failed verification out of the store, keeping it for inspection.
   /// Returns where it went.
   @discardableResult
   public func quarantineBlob(_ digest: Digest) throws(StoreError) -> String {
-    try makeDirectories(quarantine)
-    let destination = "\(quarantine)/\(digest.hex).\(Self.uniqueSuffix())"
+    try StoreFiles.makeDirectories(quarantine)
+    let destination = "\(quarantine)/\(digest.hex).\(StoreFiles.uniqueSuffix())"
     guard rename(root.blob(digest), destination) == 0 else { throw StoreError(what: "rename \(root.blob(digest)) to \(destination)", code: errno) }
     return destination
   }
@@ -118,10 +101,10 @@ public struct BlobStore: Sendable {
   public func removeView(_ variant: VariantID) throws(StoreError) {
     let view = root.view(variant)
     guard FileStatus.of(view) != nil else { return }
-    try makeDirectories(trash)
-    let away = "\(trash)/\(variant.model.name)@\(variant.model.version):\(variant.variant).\(Self.uniqueSuffix())"
+    try StoreFiles.makeDirectories(trash)
+    let away = "\(trash)/\(variant.model.name)@\(variant.model.version):\(variant.variant).\(StoreFiles.uniqueSuffix())"
     guard rename(view, away) == 0 else { throw StoreError(what: "rename \(view) to \(away)", code: errno) }
-    try removeTree(away)
+    try StoreFiles.removeTree(away)
     // Empty version and model directories go too.
     for directory in [root.models + "/\(variant.model.name)/\(variant.model.version)", root.models + "/\(variant.model.name)"] {
       rmdir(directory)
@@ -142,15 +125,9 @@ public struct BlobStore: Sendable {
 
   // MARK: Helpers
 
-  /// `mkdir -p`.
+  /// `mkdir -p`: `StoreFiles.makeDirectories`, kept for the applier's callers.
   func makeDirectories(_ path: String) throws(StoreError) {
-    if let status = FileStatus.of(path) {
-      if status.kind == .directory { return }
-      throw StoreError(what: "mkdir \(path)", code: EEXIST)
-    }
-    let parent = (path as NSString).deletingLastPathComponent
-    if !parent.isEmpty, parent != path { try makeDirectories(parent) }
-    if mkdir(path, 0o755) != 0, errno != EEXIST { throw StoreError(what: "mkdir \(path)", code: errno) }
+    try StoreFiles.makeDirectories(path)
   }
 
   /// `fsync` on a directory, so a rename into it survives a crash.
@@ -159,21 +136,5 @@ public struct BlobStore: Sendable {
     guard fd >= 0 else { throw StoreError(what: "open \(path)", code: errno) }
     defer { close(fd) }
     if fsync(fd) != 0 { throw StoreError(what: "fsync \(path)", code: errno) }
-  }
-
-  /// `rm -rf` without following links.
-  func removeTree(_ path: String) throws(StoreError) {
-    guard let status = FileStatus.of(path) else { return }
-    if status.kind == .directory {
-      for name in DirectoryListing.names(path) { try removeTree(path + "/" + name) }
-      if rmdir(path) != 0 { throw StoreError(what: "rmdir \(path)", code: errno) }
-    } else if unlink(path) != 0, errno != ENOENT {
-      throw StoreError(what: "unlink \(path)", code: errno)
-    }
-  }
-
-  /// A name part no other writer, in this process or another, uses at the same time.
-  static func uniqueSuffix() -> String {
-    "\(getpid())-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
   }
 }

@@ -35,8 +35,7 @@ public struct GarbageItem: Sendable, Hashable {
 
   /// One file inside an item: its inode and how many names the inode has.
   struct FileUse: Sendable, Hashable {
-    var device: UInt64
-    var inode: UInt64
+    var inode: InodeKey
     var links: Int
     var size: Int64
   }
@@ -70,7 +69,7 @@ public struct GarbageCollection: Sendable {
 /// files and the trash. It never follows a symbolic link, and it reads no desired state: a blob
 /// is needed exactly when a file under `models/` or `tenants/` is a hard link to it.
 ///
-/// `collect` must run under the root's lock (as apply does): a blob an apply has just renamed
+/// `collect` must run holding the root's `RootMutex` (as apply does): a blob an apply has just renamed
 /// into the store is an orphan until apply links its views.
 public struct GarbageCollector: Sendable {
   /// The root.
@@ -85,25 +84,19 @@ public struct GarbageCollector: Sendable {
   }
 
   var store: BlobStore { BlobStore(root: root) }
-  var tenants: String { root.path + "/tenants" }
-
-  struct InodeKey: Hashable {
-    var device: UInt64
-    var inode: UInt64
-  }
 
   /// Lists the garbage in the root as of `now`, changing nothing.
   public func find(now: Date = Date()) -> GarbageReport {
     var referenced = Set<InodeKey>()
-    for directory in [root.models, tenants] {
-      Self.walk(directory) { _, status in
-        if status.kind == .regular { referenced.insert(InodeKey(device: status.fingerprint.device, inode: status.fingerprint.inode)) }
+    for directory in [root.models, root.tenants] {
+      StoreFiles.walk(directory) { _, status in
+        if status.kind == .regular { referenced.insert(InodeKey(status.fingerprint)) }
       }
     }
     var items: [GarbageItem] = []
-    Self.walk(root.blobs) { path, status in
-      guard !referenced.contains(InodeKey(device: status.fingerprint.device, inode: status.fingerprint.inode)) else { return }
-      items.append(item(.orphanBlob, paths: [path]))
+    StoreFiles.walk(root.blobs) { relative, status in
+      guard !referenced.contains(InodeKey(status.fingerprint)) else { return }
+      items.append(item(.orphanBlob, paths: ["\(root.blobs)/\(relative)"]))
     }
     items += temporaryItems(now: now)
     for (kind, directory) in [(GarbageItem.Kind.quarantined, store.quarantine), (.trash, store.trash)] {
@@ -119,8 +112,8 @@ public struct GarbageCollector: Sendable {
     var items: [GarbageItem] = []
     for name in names {
       let path = "\(root.temporary)/\(name)"
-      if name.hasSuffix(".part.meta"), present.contains(String(name.dropLast(5))) { continue }  // goes with its .part
-      let paths = name.hasSuffix(".part") && present.contains(name + ".meta") ? [path, path + ".meta"] : [path]
+      if name.hasSuffix(PartialMetadata.path(for: ".part")), present.contains(String(name.dropLast(PartialMetadata.suffix.count))) { continue }  // goes with its .part
+      let paths = name.hasSuffix(".part") && present.contains(PartialMetadata.path(for: name)) ? [path, PartialMetadata.path(for: path)] : [path]
       let candidate = item(name.hasSuffix(".part") ? .partial : .temporary, paths: paths)
       if now.timeIntervalSince(candidate.modified) >= partAge { items.append(candidate) }
     }
@@ -132,7 +125,7 @@ public struct GarbageCollector: Sendable {
     var files: [GarbageItem.FileUse] = []
     for path in paths {
       if let status = FileStatus.of(path), status.kind != .directory { files.append(Self.use(status)) }
-      Self.walk(path) { _, status in files.append(Self.use(status)) }
+      StoreFiles.walk(path) { _, status in files.append(Self.use(status)) }
     }
     // A partial's age is its own: its `.meta` is written once, when the download starts.
     let modified = FileStatus.of(paths[0]).map { Date(timeIntervalSince1970: Double($0.fingerprint.mtimeNs) / 1e9) } ?? .distantPast
@@ -149,7 +142,7 @@ public struct GarbageCollector: Sendable {
     var failures: [(item: GarbageItem, cause: String)] = []
     for item in report.items {
       do {
-        for path in item.paths { try store.removeTree(path) }
+        for path in item.paths { try StoreFiles.removeTree(path) }
         removed.append(item)
       } catch {
         failures.append((item, "\(error)"))
@@ -168,8 +161,8 @@ public struct GarbageCollector: Sendable {
       }
       try? registry.recordVerified(refreshed, at: Date())
       var present = Set<StatFingerprint>()
-      for directory in [root.blobs, root.models, tenants] {
-        Self.walk(directory) { _, status in if status.kind == .regular { present.insert(status.fingerprint) } }
+      for directory in [root.blobs, root.models, root.tenants] {
+        StoreFiles.walk(directory) { _, status in if status.kind == .regular { present.insert(status.fingerprint) } }
       }
       pruned = (try? registry.pruneVerified(keeping: present)) ?? 0
     }
@@ -179,7 +172,7 @@ public struct GarbageCollector: Sendable {
   /// Every file under `blobs/` and its fingerprint.
   func blobFingerprints() -> [String: StatFingerprint] {
     var fingerprints: [String: StatFingerprint] = [:]
-    Self.walk(root.blobs) { path, status in fingerprints[path] = status.fingerprint }
+    StoreFiles.walk(root.blobs) { relative, status in fingerprints["\(root.blobs)/\(relative)"] = status.fingerprint }
     return fingerprints
   }
 
@@ -187,28 +180,12 @@ public struct GarbageCollector: Sendable {
   static func freedBytes(_ items: [GarbageItem]) -> Int64 {
     var names: [InodeKey: (count: Int, use: GarbageItem.FileUse)] = [:]
     for file in items.flatMap(\.files) {
-      let key = InodeKey(device: file.device, inode: file.inode)
-      names[key] = ((names[key]?.count ?? 0) + 1, file)
+      names[file.inode] = ((names[file.inode]?.count ?? 0) + 1, file)
     }
     return names.values.filter { $0.count >= $0.use.links }.reduce(0) { $0 + $1.use.size }
   }
 
   static func use(_ status: FileStatus) -> GarbageItem.FileUse {
-    GarbageItem.FileUse(device: status.fingerprint.device, inode: status.fingerprint.inode, links: status.links, size: status.fingerprint.size)
-  }
-
-  /// Every non-directory entry under `directory`, recursively, in name order, without
-  /// following links; nothing when `directory` is not a directory.
-  static func walk(_ directory: String, _ visit: (String, FileStatus) -> Void) {
-    guard FileStatus.of(directory)?.kind == .directory else { return }
-    for name in DirectoryListing.names(directory) {
-      let path = "\(directory)/\(name)"
-      guard let status = FileStatus.of(path) else { continue }
-      if status.kind == .directory {
-        walk(path, visit)
-      } else {
-        visit(path, status)
-      }
-    }
+    GarbageItem.FileUse(inode: InodeKey(status.fingerprint), links: status.links, size: status.fingerprint.size)
   }
 }

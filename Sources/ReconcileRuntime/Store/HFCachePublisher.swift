@@ -93,27 +93,18 @@ public struct HFCachePublisher: Sendable {
   func ensureLink(from source: String, to target: String) throws {
     if let existing = FileStatus.of(target), let blob = FileStatus.of(source), existing.fingerprint.isSameFile(as: blob.fingerprint) { return }
     try makeParent(of: target)
-    let temporary = "\(target).\(BlobStore.uniqueSuffix()).tmp"
-    guard Glibc.link(source, temporary) == 0 else {
-      throw BlobStore.StoreError(what: "link \(source) to \(temporary) (the HF cache must be on the root's filesystem)", code: errno)
-    }
-    guard rename(temporary, target) == 0 else {
-      let code = errno
-      unlink(temporary)
-      throw BlobStore.StoreError(what: "rename \(temporary) to \(target)", code: code)
+    do throws(BlobStore.StoreError) {
+      try StoreFiles.linkReplacing(source, at: target)
+    } catch where error.what.hasPrefix("link ") {
+      // A hard link cannot cross filesystems: say where the cache has to be.
+      throw BlobStore.StoreError(what: error.what + " (the HF cache must be on the root's filesystem)", code: error.code)
     }
   }
 
   func ensureSymlink(at path: String, pointingTo destination: String) throws {
     if FileStatus.of(path)?.kind == .symlink, (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == destination { return }
     try makeParent(of: path)
-    let temporary = "\(path).\(BlobStore.uniqueSuffix()).tmp"
-    guard symlink(destination, temporary) == 0 else { throw BlobStore.StoreError(what: "symlink \(temporary)", code: errno) }
-    guard rename(temporary, path) == 0 else {
-      let code = errno
-      unlink(temporary)
-      throw BlobStore.StoreError(what: "rename \(temporary) to \(path)", code: code)
-    }
+    try StoreFiles.symlinkReplacing(destination, at: path)
   }
 
   func write(_ text: String, to path: String) throws {
@@ -123,6 +114,6 @@ public struct HFCachePublisher: Sendable {
   }
 
   func makeParent(of path: String) throws {
-    try BlobStore(root: root).makeDirectories((path as NSString).deletingLastPathComponent)
+    try StoreFiles.makeDirectories((path as NSString).deletingLastPathComponent)
   }
 }

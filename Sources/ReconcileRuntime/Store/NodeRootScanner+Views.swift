@@ -13,7 +13,7 @@ extension NodeRootScanner {
     for group in groups.sorted() {
       if let id = TenantViews.groupID(named: group) { views.groupIDs[group] = id }
     }
-    walkTree(root.tenants, prefix: "") { path, status in
+    StoreFiles.walk(root.tenants, includingDirectories: true) { path, status in
       if status.kind == .directory {
         var info = stat()
         if lstat(root.tenants + "/" + path, &info) == 0 {
@@ -32,27 +32,17 @@ extension NodeRootScanner {
     var observed = ObservedHFCache(path: cache)
     for repository in DirectoryListing.names(cache) where repository.hasPrefix("models--") || repository.hasPrefix("datasets--") {
       let base = "\(cache)/\(repository)"
-      walkTree(base + "/snapshots", prefix: "\(repository)/snapshots") { path, status in
+      StoreFiles.walk(base + "/snapshots") { relative, status in
+        let path = "\(repository)/snapshots/\(relative)"
         guard status.kind == .symlink, let fingerprint = HFCachePublisher.resolvedFingerprint(ofSnapshotEntry: "\(cache)/\(path)") else { return }
         observed.snapshots[path] = fingerprint
       }
-      walkTree(base + "/refs", prefix: "\(repository)/refs") { path, status in
+      StoreFiles.walk(base + "/refs") { relative, status in
+        let path = "\(repository)/refs/\(relative)"
         guard status.kind == .regular, let text = try? String(contentsOfFile: "\(cache)/\(path)", encoding: .utf8) else { return }
         observed.refs[path] = text.trimmingCharacters(in: .whitespacesAndNewlines)
       }
     }
     return observed
-  }
-
-  /// Every entry under `directory`, directories included (before their contents), without
-  /// following links.
-  func walkTree(_ directory: String, prefix: String, _ visit: (String, FileStatus) -> Void) {
-    for name in DirectoryListing.names(directory) {
-      let full = "\(directory)/\(name)"
-      guard let status = FileStatus.of(full) else { continue }
-      let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
-      visit(relative, status)
-      if status.kind == .directory { walkTree(full, prefix: relative, visit) }
-    }
   }
 }

@@ -1,34 +1,6 @@
 import Foundation
 import ReconcileCore
 
-/// The paths of a node root's layout.
-public struct NodeRoot: Sendable, Hashable {
-  /// The root directory, for example `/var/lib/reconcile`.
-  public var path: String
-
-  /// Creates a root at `path`.
-  public init(_ path: String) { self.path = path }
-
-  /// `<root>/blobs/sha256`.
-  public var blobs: String { path + "/blobs/sha256" }
-  /// `<root>/models`.
-  public var models: String { path + "/models" }
-  /// `<root>/.reconcile`.
-  public var state: String { path + "/.reconcile" }
-  /// `<root>/.reconcile/tmp`.
-  public var temporary: String { state + "/tmp" }
-  /// `<root>/.reconcile/registry.sqlite`.
-  public var registry: String { state + "/registry.sqlite" }
-  /// `<root>/tenants`: the tenants' isolated views.
-  public var tenants: String { path + "/tenants" }
-
-  /// Where the blob for `digest` lives: `blobs/sha256/ab/abcdef…`.
-  public func blob(_ digest: Digest) -> String { "\(blobs)/\(digest.hex.prefix(2))/\(digest.hex)" }
-
-  /// The view directory of a variant.
-  public func view(_ variant: VariantID) -> String { "\(path)/\(variant.viewPath)" }
-}
-
 /// Reads what a node root holds into an `ObservedState`, trusting the registry's verified-file
 /// cache for files whose stat fingerprint is unchanged, and never following a link.
 public struct NodeRootScanner {
@@ -80,15 +52,6 @@ public struct NodeRootScanner {
     return Date(timeIntervalSince1970: status.accessTime)
   }
 
-  struct InodeKey: Hashable {
-    var device: UInt64
-    var inode: UInt64
-    init(_ fingerprint: StatFingerprint) {
-      device = fingerprint.device
-      inode = fingerprint.inode
-    }
-  }
-
   func scanBlobs(verified: [StatFingerprint: Digest], byInode: [InodeKey: StatFingerprint]) -> [Digest: ObservedBlob] {
     var blobs: [Digest: ObservedBlob] = [:]
     for prefix in DirectoryListing.names(root.blobs) where prefix.utf8.count == 2 {
@@ -114,7 +77,7 @@ public struct NodeRootScanner {
     var accessed: [VariantID: Date] = [:]
     for id in heldVariants() {
       var observed = ObservedVariant(id: id)
-      walk(root.view(id), prefix: "") { path, status in
+      StoreFiles.walk(root.view(id)) { path, status in
         observed.files[path] = ObservedFile(
           fingerprint: status.fingerprint, verifiedDigest: status.kind == .regular ? verified[status.fingerprint] : nil,
           isRegularFile: status.kind == .regular)
@@ -137,19 +100,5 @@ public struct NodeRootScanner {
   /// Subdirectories of `path` that are real directories, not links to elsewhere.
   func directories(_ path: String) -> [String] {
     DirectoryListing.names(path).filter { FileStatus.of("\(path)/\($0)")?.kind == .directory }
-  }
-
-  /// Every non-directory entry under `directory`, recursively, without following links.
-  func walk(_ directory: String, prefix: String, _ visit: (String, FileStatus) -> Void) {
-    for name in DirectoryListing.names(directory) {
-      let full = "\(directory)/\(name)"
-      guard let status = FileStatus.of(full) else { continue }
-      let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
-      if status.kind == .directory {
-        walk(full, prefix: relative, visit)
-      } else {
-        visit(relative, status)
-      }
-    }
   }
 }

@@ -20,9 +20,6 @@ public struct TenantViews: Sendable {
   /// The views of `root`.
   public init(root: NodeRoot) { self.root = root }
 
-  /// `<root>/tenants`.
-  public var directory: String { root.tenants }
-
   /// What one pass changed.
   public struct Outcome: Sendable, Hashable {
     /// View files linked or replaced.
@@ -78,7 +75,7 @@ public struct TenantViews: Sendable {
     guard let entry = view.entry else { return }
     let tenant = Tenant(name: view.tenant, group: view.group)
     let gid = try Self.groupIDs(for: [tenant])[view.tenant]
-    let base = directory + "/" + view.tenant
+    let base = root.tenants + "/" + view.tenant
     try ensureDirectory(base, group: gid)
     var outcome = Outcome()
     try converge(base + "/" + entry, files: view.files, group: gid, isGood: isGood, &outcome)
@@ -86,7 +83,7 @@ public struct TenantViews: Sendable {
 
   /// Removes a tenant's entry, or its whole directory, without following links.
   public func remove(_ view: TenantViewTarget) throws {
-    _ = try remove(root.path + "/" + view.relativePath)
+    _ = try StoreFiles.removeTree(root.path + "/" + view.relativePath)
   }
 
   /// One variant's view in a tenant's directory: every file a hard link to its good blob,
@@ -100,7 +97,7 @@ public struct TenantViews: Sendable {
       let blob = root.blob(file.sha256)
       guard isGood(file.sha256), let stored = FileStatus.of(blob), stored.kind == .regular else {
         // No blob known good: whatever is there (a link to content found wrong) must go.
-        if FileStatus.of(target) != nil { outcome.removed += try remove(target) }
+        if FileStatus.of(target) != nil { outcome.removed += try StoreFiles.removeTree(target) }
         continue
       }
       wantedFiles.insert(file.path)
@@ -109,9 +106,9 @@ public struct TenantViews: Sendable {
       for parent in parents { try ensureDirectory(base + "/" + parent, group: group) }
       if let existing = FileStatus.of(target) {
         if existing.kind == .regular, existing.fingerprint.isSameFile(as: stored.fingerprint) { continue }
-        if existing.kind == .directory { outcome.removed += try remove(target) }
+        if existing.kind == .directory { outcome.removed += try StoreFiles.removeTree(target) }
       }
-      try link(blob, at: target)
+      try StoreFiles.linkReplacing(blob, at: target)
       outcome.linked += 1
     }
     outcome.removed += try prune(base, prefix: "", files: wantedFiles, directories: wantedDirectories)
@@ -127,7 +124,7 @@ public struct TenantViews: Sendable {
       if status.kind == .directory, directories.contains(relative) {
         removed += try prune(full, prefix: relative, files: files, directories: directories)
       } else if status.kind == .directory || !files.contains(relative) {
-        removed += try remove(full)
+        removed += try StoreFiles.removeTree(full)
       }
     }
     return removed
@@ -137,9 +134,8 @@ public struct TenantViews: Sendable {
 
   /// `<root>` and `tenants/` 0711, `blobs/`, `models/` and `.reconcile/` 0700.
   func lockDownRoot() throws {
-    let store = BlobStore(root: root)
-    try store.makeDirectories(directory)
-    for (path, mode) in [(root.path, 0o711), (directory, 0o711), (root.path + "/blobs", 0o700), (root.models, 0o700), (root.state, 0o700)] {
+    try StoreFiles.makeDirectories(root.tenants)
+    for (path, mode) in [(root.path, 0o711), (root.tenants, 0o711), (root.path + "/blobs", 0o700), (root.models, 0o700), (root.state, 0o700)] {
       guard FileStatus.of(path)?.kind == .directory else { continue }
       try setMode(path, mode_t(mode))
     }
@@ -152,7 +148,7 @@ public struct TenantViews: Sendable {
     let gid = group ?? getegid()
     let mode: mode_t = group == nil ? 0o700 : 0o750
     var info = stat()
-    if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR { _ = try remove(path) }
+    if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR { try StoreFiles.removeTree(path) }
     if lstat(path, &info) != 0 {
       guard mkdir(path, 0o700) == 0 else { throw BlobStore.StoreError(what: "mkdir \(path)", code: errno) }
       guard lstat(path, &info) == 0 else { throw BlobStore.StoreError(what: "stat \(path)", code: errno) }
@@ -168,32 +164,6 @@ public struct TenantViews: Sendable {
     var info = stat()
     if lstat(path, &info) == 0, info.st_mode & 0o7777 == mode { return }
     guard chmod(path, mode) == 0 else { throw BlobStore.StoreError(what: "chmod \(String(mode, radix: 8)) \(path)", code: errno) }
-  }
-
-  /// A hard link to `blob` made under a unique name and renamed over `target`.
-  func link(_ blob: String, at target: String) throws {
-    let directory = (target as NSString).deletingLastPathComponent
-    let temporary = "\(directory)/.\((target as NSString).lastPathComponent).\(BlobStore.uniqueSuffix()).link"
-    guard Glibc.link(blob, temporary) == 0 else { throw BlobStore.StoreError(what: "link \(blob) to \(temporary)", code: errno) }
-    guard rename(temporary, target) == 0 else {
-      let code = errno
-      unlink(temporary)
-      throw BlobStore.StoreError(what: "rename \(temporary) to \(target)", code: code)
-    }
-    unlink(temporary)  // left behind when `target` already was a link to `blob`
-  }
-
-  /// `rm -rf` without following links; the number of non-directory entries removed.
-  func remove(_ path: String) throws -> Int {
-    guard let status = FileStatus.of(path) else { return 0 }
-    guard status.kind == .directory else {
-      if unlink(path) != 0, errno != ENOENT { throw BlobStore.StoreError(what: "unlink \(path)", code: errno) }
-      return 1
-    }
-    var removed = 0
-    for name in DirectoryListing.names(path) { removed += try remove(path + "/" + name) }
-    if rmdir(path) != 0, errno != ENOENT { throw BlobStore.StoreError(what: "rmdir \(path)", code: errno) }
-    return removed
   }
 
   /// `a`, `a/b` for `a/b/c.bin`.

@@ -1,31 +1,44 @@
 import Foundation
+import ReconcileCore
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// One apply per root: an exclusive `flock` on `<root>/.reconcile/lock`, whose content names
-/// the holder so a waiting apply can say who it waited for.
-public final class RootLock {
-  /// Why the lock was not taken.
+/// One writer per root: an exclusive `flock` that apply and gc hold while they change the
+/// store, on a file whose content names the holder so a waiting run can say who it waited for.
+///
+/// Not to be confused with `reconcile lock` and `reconcile.lock.yaml`, the pinned file lists of
+/// `include:` variants. The file is still `<root>/.reconcile/lock` (`NodeRoot.mutex`), the
+/// name it had when this type was `RootLock`: a binary from before the rename, still running
+/// during an upgrade, flocks that path, and only the same path keeps the two apart.
+public final class RootMutex {
+  /// Why the mutex was not taken: another run holds it.
   public struct Busy: Error, Sendable, CustomStringConvertible {
-    /// The lock file.
+    /// The mutex file.
     public var path: String
     /// What the holder wrote: pid, host and start time, when readable.
     public var holder: String
     /// How long this process waited.
     public var waited: Double
 
+    /// Who holds the mutex, how long this run waited, and what to do.
     public var description: String {
       "another apply holds \(path) (\(holder)); waited \(Int(waited)) s — try again later, or raise --lock-timeout"
     }
   }
 
   private let fd: Int32
-  /// The lock file's path.
+  /// The mutex file's path.
   public let path: String
 
-  /// Takes the lock, waiting up to `timeout` seconds; throws `Busy` naming the holder.
+  /// Takes the mutex of `root` (`NodeRoot.mutex`), waiting up to `timeout` seconds; throws
+  /// `Busy` naming the holder.
+  public convenience init(root: NodeRoot, timeout: Double, command: String) throws {
+    try self.init(path: root.mutex, timeout: timeout, command: command)
+  }
+
+  /// Takes the mutex file at `path`, waiting up to `timeout` seconds; throws `Busy` naming the holder.
   public init(path: String, timeout: Double, command: String) throws {
     self.path = path
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -51,7 +64,7 @@ public final class RootLock {
     _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
   }
 
-  /// Releases the lock (also released when the process exits, however it exits).
+  /// Releases the mutex (also released when the process exits, however it exits).
   public func release() {
     ftruncate(fd, 0)
     flock(fd, LOCK_UN)
