@@ -223,10 +223,6 @@ public enum Planner {
 
 /// Lookups over an observed state: which blob a view file is a link to.
 public struct ObservedIndex: Sendable {
-  struct InodeKey: Hashable {
-    var device: UInt64
-    var inode: UInt64
-  }
   let observed: ObservedState
   let byInode: [InodeKey: Digest]
 
@@ -234,13 +230,13 @@ public struct ObservedIndex: Sendable {
   public init(_ observed: ObservedState) {
     self.observed = observed
     var byInode: [InodeKey: Digest] = [:]
-    for blob in observed.blobs.values { byInode[InodeKey(device: blob.fingerprint.device, inode: blob.fingerprint.inode)] = blob.digest }
+    for blob in observed.blobs.values { byInode[InodeKey(blob.fingerprint)] = blob.digest }
     self.byInode = byInode
   }
 
   /// The blob a view file is a link to, if any.
   public func digest(of file: ObservedFile) -> Digest? {
-    byInode[InodeKey(device: file.fingerprint.device, inode: file.fingerprint.inode)]
+    byInode[InodeKey(file.fingerprint)]
   }
 
   /// Sizes of the blobs referenced by the views of `variants`.
