@@ -57,8 +57,9 @@ import Testing
     try FileManager.default.createSymbolicLink(atPath: view, withDestinationPath: outside)
     // Unlinking changed the blob's ctime; apply records the new fingerprint after its own link
     // changes, and so does this test.
-    let blob = root.blob(try #require(Digest(hex: "5b358ce8be972d7a04c81c21ab16ce5d7a014449479e86b0e8efd552a622dea7")))
-    try SQLiteRegistry(path: root.registry).recordVerified(try #require(FileStatus.of(blob)).fingerprint, digest: try #require(Digest(hex: "5b358ce8be972d7a04c81c21ab16ce5d7a014449479e86b0e8efd552a622dea7")), at: Date())
+    let digest = try #require(Digest(hex: "5b358ce8be972d7a04c81c21ab16ce5d7a014449479e86b0e8efd552a622dea7"))
+    let blob = root.blob(digest)
+    try SQLiteRegistry(path: root.registry).recordVerified([(try #require(FileStatus.of(blob)).fingerprint, digest)], at: Date())
     let plan = try Binary.run(["plan", "--root", root.path] + Self.arguments)
     #expect(plan.stdout.contains("  ~ link      embed-mini@0.3:fp32  1 file  (view differs from the verified blob)"), "\(plan.stdout)")
     #expect(try String(contentsOfFile: outside, encoding: .utf8) == "not a model\n")

@@ -147,7 +147,7 @@ struct GarbageRoot {
     let layout = try layout()
     let registry = try SQLiteRegistry(path: root.registry)
     for digest in [layout.viewed, layout.tenant, layout.orphan, layout.trashed, layout.external, layout.symlinked] {
-      try registry.recordVerified(try #require(FileStatus.of(root.blob(digest))).fingerprint, digest: digest, at: Date())
+      try registry.recordVerified([(try #require(FileStatus.of(root.blob(digest))).fingerprint, digest)], at: Date())
     }
     let kept = disk.everything().filter { path in
       !(path.hasPrefix(".reconcile/trash/") || path.hasPrefix(".reconcile/quarantine/") || path.contains(".9-9.") || path.contains(".42-7.")

@@ -4,20 +4,6 @@ import Testing
 
 @testable import ReconcileRuntime
 
-/// A directory under the system temporary directory, removed when the value is released.
-final class RegistryTestDirectory {
-  let url: URL
-
-  init() throws {
-    url = FileManager.default.temporaryDirectory.appendingPathComponent("reconcile-registry-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  }
-
-  func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-  deinit { try? FileManager.default.removeItem(at: url) }
-}
-
 private func digest(_ number: Int) -> Digest {
   let hex = String(number, radix: 16)
   return Digest(hex: String(repeating: "0", count: 64 - hex.count) + hex)!
@@ -44,12 +30,13 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let path = directory.path("registry.sqlite")
     let latest = SQLiteRegistry.latestSchemaVersion
 
+    #expect(try SQLiteRegistry.migrate(SQLiteDatabase.inMemory()) == Array(1...latest))
     let first = try SQLiteRegistry(path: path)
-    #expect(first.appliedMigrations == Array(1...latest))
     #expect(try first.schemaVersion() == latest)
 
+    // What opening again runs: nothing, the file is current.
+    #expect(try SQLiteRegistry.migrate(SQLiteDatabase(path: path)) == [])
     let second = try SQLiteRegistry(path: path)
-    #expect(second.appliedMigrations == [])
     #expect(try second.schemaVersion() == latest)
   }
 
@@ -100,7 +87,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let other = try SQLiteRegistry.inMemory()
     try one.ledger(node: "n").recordUse(variant, at: date(0))
     #expect(try other.ledger(node: "n").lastUse().isEmpty)
-    #expect(one.appliedMigrations == Array(1...SQLiteRegistry.latestSchemaVersion))
+    #expect(try one.schemaVersion() == SQLiteRegistry.latestSchemaVersion)
   }
 }
 
@@ -108,7 +95,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   @Test func recordedDigestsLoadBack() throws {
     let registry = try SQLiteRegistry.inMemory()
     #expect(try registry.verifiedDigests().isEmpty)
-    try registry.recordVerified(fingerprint(1), digest: digest(1), at: date(0))
+    try registry.recordVerified([(fingerprint(1), digest(1))], at: date(0))
     try registry.recordVerified([(fingerprint(2), digest(2)), (fingerprint(3), digest(3))], at: date(0.5))
     #expect(try registry.verifiedDigests() == [fingerprint(1): digest(1), fingerprint(2): digest(2), fingerprint(3): digest(3)])
   }
@@ -116,24 +103,15 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   @Test func fingerprintsBeyondInt64RoundTrip() throws {
     let registry = try SQLiteRegistry.inMemory()
     let large = StatFingerprint(device: UInt64.max, inode: UInt64.max - 1, size: 0, mtimeNs: -5, ctimeNs: Int64.max)
-    try registry.recordVerified(large, digest: digest(7), at: date(0))
+    try registry.recordVerified([(large, digest(7))], at: date(0))
     #expect(try registry.verifiedDigests() == [large: digest(7)])
   }
 
   @Test func changedFileReplacesItsStaleRecord() throws {
     let registry = try SQLiteRegistry.inMemory()
-    try registry.recordVerified(fingerprint(1, size: 10), digest: digest(1), at: date(0))
-    try registry.recordVerified(fingerprint(1, size: 20), digest: digest(2), at: date(1))
+    try registry.recordVerified([(fingerprint(1, size: 10), digest(1))], at: date(0))
+    try registry.recordVerified([(fingerprint(1, size: 20), digest(2))], at: date(1))
     #expect(try registry.verifiedDigests() == [fingerprint(1, size: 20): digest(2)])
-  }
-
-  @Test func forgetDropsOnlyTheExactFingerprint() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    try registry.recordVerified([(fingerprint(1), digest(1)), (fingerprint(2), digest(2))], at: date(0))
-    try registry.forgetVerified(fingerprint(1, size: 999))  // same file, other content: not this record
-    #expect(try registry.verifiedDigests().count == 2)
-    try registry.forgetVerified(fingerprint(1))
-    #expect(try registry.verifiedDigests() == [fingerprint(2): digest(2)])
   }
 
   @Test func pruneKeepsOnlyListedFingerprints() throws {
@@ -285,7 +263,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
         group.addTask {
           for step in 0..<200 {
             let inode = UInt64(index * 1_000 + step)
-            try registry.recordVerified(fingerprint(inode), digest: digest(Int(inode)), at: date(Double(step)))
+            try registry.recordVerified([(fingerprint(inode), digest(Int(inode)))], at: date(Double(step)))
             let ledger = try registry.ledger(node: "n")
             let run = try ledger.beginRun(user: "u\(index)", host: "h", command: "apply", desiredCommit: nil, at: date(0))
             try ledger.finishRun(id: run, outcome: .ok, at: date(1))

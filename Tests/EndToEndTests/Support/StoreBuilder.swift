@@ -21,7 +21,7 @@ struct StoreBuilder {
     try manager.createDirectory(atPath: (view as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try manager.linkItem(atPath: blob, toPath: view)
     if let registry, let status = FileStatus.of(blob) {
-      try registry.recordVerified(status.fingerprint, digest: file.sha256, at: Date())
+      try registry.recordVerified([(status.fingerprint, file.sha256)], at: Date())
     }
   }
 
