@@ -50,7 +50,7 @@ struct GcCommand: ParsableCommand {
       let lock = try RootLock(path: root.state + "/lock", timeout: lockTimeout, command: command)
       defer { lock.release() }
       let report = collector.find()
-      let registry = FileStatus.of(root.registry) != nil ? try SQLiteRegistry(path: root.registry) : nil
+      let registry: (any VerifiedFileCache)? = FileStatus.of(root.registry) != nil ? try SQLiteRegistry(path: root.registry) : nil
       let result = collector.collect(report, registry: registry)
       print(Self.render(result.removed, root: root, dryRun: false), terminator: "")
       for failure in result.failures {

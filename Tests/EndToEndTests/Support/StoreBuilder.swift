@@ -9,7 +9,7 @@ struct StoreBuilder {
   let root: NodeRoot
 
   /// Copies `source` into the blob store (0444) and links it into the variant's view.
-  func install(_ source: String, as file: FileSpec, in variant: VariantID, recordVerified registry: SQLiteRegistry?) throws {
+  func install(_ source: String, as file: FileSpec, in variant: VariantID, recordVerified registry: (any VerifiedFileCache)?) throws {
     let manager = FileManager.default
     let blob = root.blob(file.sha256)
     if !manager.fileExists(atPath: blob) {
