@@ -57,8 +57,10 @@ import Testing
     try FileManager.default.createSymbolicLink(atPath: view, withDestinationPath: outside)
     // Unlinking changed the blob's ctime; apply records the new fingerprint after its own link
     // changes, and so does this test.
-    let blob = root.blob(try #require(Digest(hex: "5b358ce8be972d7a04c81c21ab16ce5d7a014449479e86b0e8efd552a622dea7")))
-    try SQLiteRegistry(path: root.registry).recordVerified(try #require(FileStatus.of(blob)).fingerprint, digest: try #require(Digest(hex: "5b358ce8be972d7a04c81c21ab16ce5d7a014449479e86b0e8efd552a622dea7")), at: Date())
+    let digest = try #require(Digest(hex: "5b358ce8be972d7a04c81c21ab16ce5d7a014449479e86b0e8efd552a622dea7"))
+    let blob = root.blob(digest)
+    let cache: any VerifiedFileCache = try SQLiteRegistry(path: root.registry)
+    try cache.recordVerified([(try #require(FileStatus.of(blob)).fingerprint, digest)], at: Date())
     let plan = try Binary.run(["plan", "--root", root.path] + Self.arguments)
     #expect(plan.stdout.contains("  ~ link      embed-mini@0.3:fp32  1 file  (view differs from the verified blob)"), "\(plan.stdout)")
     #expect(try String(contentsOfFile: outside, encoding: .utf8) == "not a model\n")
@@ -75,7 +77,7 @@ import Testing
     let fresh = try Binary.run(arguments)
     #expect(fresh.stdout.contains("  = keep      embed-mini@0.3:fp32  64.1 KiB  (unwanted since 0 s, within gc_grace; evictable in 60 min)"), "\(fresh.stdout)")
     #expect(fresh.stdout.contains("\n\nNo changes.\n"))
-    let ledger = try SQLiteRegistry(path: root.registry).ledger(node: "demo")
+    let ledger: any NodeLedger = try SQLiteRegistry(path: root.registry).ledger(node: "demo")
     try ledger.markUnwanted([VariantID(name: "embed-mini", version: "0.3", variant: "fp32")], at: Date().addingTimeInterval(-7200))
     let later = try Binary.run(arguments)
     #expect(later.stdout.contains("  - evict     embed-mini@0.3:fp32  3 files  64.1 KiB  (no tenant needs it since 2 h)"), "\(later.stdout)")

@@ -145,9 +145,9 @@ struct GarbageRoot {
 
   @Test func collectRemovesExactlyTheGarbageAndKeepsTheRegistryTrusting() throws {
     let layout = try layout()
-    let registry = try SQLiteRegistry(path: root.registry)
+    let registry: any VerifiedFileCache = try SQLiteRegistry(path: root.registry)
     for digest in [layout.viewed, layout.tenant, layout.orphan, layout.trashed, layout.external, layout.symlinked] {
-      try registry.recordVerified(try #require(FileStatus.of(root.blob(digest))).fingerprint, digest: digest, at: Date())
+      try registry.recordVerified([(try #require(FileStatus.of(root.blob(digest))).fingerprint, digest)], at: Date())
     }
     let kept = disk.everything().filter { path in
       !(path.hasPrefix(".reconcile/trash/") || path.hasPrefix(".reconcile/quarantine/") || path.contains(".9-9.") || path.contains(".42-7.")
@@ -257,7 +257,7 @@ struct GarbageRoot {
 
   @Test func touchRecordsReachTheScan() throws {
     _ = try held(variant, seed: 1)
-    let ledger = try SQLiteRegistry(path: disk.root.registry).ledger(node: "gpu-a-01")
+    let ledger: any NodeLedger = try SQLiteRegistry(path: disk.root.registry).ledger(node: "gpu-a-01")
     try ledger.recordUse(variant, at: base)
     let observed = NodeRootScanner(root: disk.root).scan(verified: [:], lastUse: try ledger.lastUse())
     #expect(observed.lastUse[variant] == base)

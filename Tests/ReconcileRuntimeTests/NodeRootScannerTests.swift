@@ -110,8 +110,8 @@ import Testing
     let variant = VariantID(name: "m", version: "1", variant: "fp16")
     try link(digest, into: variant, at: "w.bin")
     try FileManager.default.createDirectory(atPath: root.state, withIntermediateDirectories: true)
-    let registry = try SQLiteRegistry(path: root.registry)
-    try registry.recordVerified(try fingerprint(root.blob(digest)), digest: digest, at: Date())
+    let registry: any VerifiedFileCache = try SQLiteRegistry(path: root.registry)
+    try registry.recordVerified([(try fingerprint(root.blob(digest)), digest)], at: Date())
     let desired = DesiredState(models: [
       Model(name: "m", version: "1", sources: [SourceURL(scheme: .https, url: "https://x/")],
             variants: [Variant(name: "fp16", files: [FileSpec(path: "w.bin", size: Int64(desiredText.utf8.count), sha256: digest)])]),

@@ -4,20 +4,6 @@ import Testing
 
 @testable import ReconcileRuntime
 
-/// A directory under the system temporary directory, removed when the value is released.
-final class RegistryTestDirectory {
-  let url: URL
-
-  init() throws {
-    url = FileManager.default.temporaryDirectory.appendingPathComponent("reconcile-registry-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  }
-
-  func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-  deinit { try? FileManager.default.removeItem(at: url) }
-}
-
 private func digest(_ number: Int) -> Digest {
   let hex = String(number, radix: 16)
   return Digest(hex: String(repeating: "0", count: 64 - hex.count) + hex)!
@@ -44,12 +30,13 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let path = directory.path("registry.sqlite")
     let latest = SQLiteRegistry.latestSchemaVersion
 
+    #expect(try SQLiteRegistry.migrate(SQLiteDatabase.inMemory()) == Array(1...latest))
     let first = try SQLiteRegistry(path: path)
-    #expect(first.appliedMigrations == Array(1...latest))
     #expect(try first.schemaVersion() == latest)
 
+    // What opening again runs: nothing, the file is current.
+    #expect(try SQLiteRegistry.migrate(SQLiteDatabase(path: path)) == [])
     let second = try SQLiteRegistry(path: path)
-    #expect(second.appliedMigrations == [])
     #expect(try second.schemaVersion() == latest)
   }
 
@@ -100,44 +87,35 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let other = try SQLiteRegistry.inMemory()
     try one.ledger(node: "n").recordUse(variant, at: date(0))
     #expect(try other.ledger(node: "n").lastUse().isEmpty)
-    #expect(one.appliedMigrations == Array(1...SQLiteRegistry.latestSchemaVersion))
+    #expect(try one.schemaVersion() == SQLiteRegistry.latestSchemaVersion)
   }
 }
 
 @Suite struct RegistryVerifiedFileTests {
   @Test func recordedDigestsLoadBack() throws {
-    let registry = try SQLiteRegistry.inMemory()
+    let registry: any VerifiedFileCache = try SQLiteRegistry.inMemory()
     #expect(try registry.verifiedDigests().isEmpty)
-    try registry.recordVerified(fingerprint(1), digest: digest(1), at: date(0))
+    try registry.recordVerified([(fingerprint(1), digest(1))], at: date(0))
     try registry.recordVerified([(fingerprint(2), digest(2)), (fingerprint(3), digest(3))], at: date(0.5))
     #expect(try registry.verifiedDigests() == [fingerprint(1): digest(1), fingerprint(2): digest(2), fingerprint(3): digest(3)])
   }
 
   @Test func fingerprintsBeyondInt64RoundTrip() throws {
-    let registry = try SQLiteRegistry.inMemory()
+    let registry: any VerifiedFileCache = try SQLiteRegistry.inMemory()
     let large = StatFingerprint(device: UInt64.max, inode: UInt64.max - 1, size: 0, mtimeNs: -5, ctimeNs: Int64.max)
-    try registry.recordVerified(large, digest: digest(7), at: date(0))
+    try registry.recordVerified([(large, digest(7))], at: date(0))
     #expect(try registry.verifiedDigests() == [large: digest(7)])
   }
 
   @Test func changedFileReplacesItsStaleRecord() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    try registry.recordVerified(fingerprint(1, size: 10), digest: digest(1), at: date(0))
-    try registry.recordVerified(fingerprint(1, size: 20), digest: digest(2), at: date(1))
+    let registry: any VerifiedFileCache = try SQLiteRegistry.inMemory()
+    try registry.recordVerified([(fingerprint(1, size: 10), digest(1))], at: date(0))
+    try registry.recordVerified([(fingerprint(1, size: 20), digest(2))], at: date(1))
     #expect(try registry.verifiedDigests() == [fingerprint(1, size: 20): digest(2)])
   }
 
-  @Test func forgetDropsOnlyTheExactFingerprint() throws {
-    let registry = try SQLiteRegistry.inMemory()
-    try registry.recordVerified([(fingerprint(1), digest(1)), (fingerprint(2), digest(2))], at: date(0))
-    try registry.forgetVerified(fingerprint(1, size: 999))  // same file, other content: not this record
-    #expect(try registry.verifiedDigests().count == 2)
-    try registry.forgetVerified(fingerprint(1))
-    #expect(try registry.verifiedDigests() == [fingerprint(2): digest(2)])
-  }
-
   @Test func pruneKeepsOnlyListedFingerprints() throws {
-    let registry = try SQLiteRegistry.inMemory()
+    let registry: any VerifiedFileCache = try SQLiteRegistry.inMemory()
     try registry.recordVerified((1...5).map { (fingerprint($0), digest(Int($0))) }, at: date(0))
     let dropped = try registry.pruneVerified(keeping: [fingerprint(2), fingerprint(4), fingerprint(3, size: 1)])
     #expect(dropped == 3)
@@ -164,7 +142,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   let llama = VariantID(name: "llama-3.1-8b", version: "1.0", variant: "bf16")
 
   @Test func lastUseKeepsTheLatest() throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
     try ledger.recordUse(wan, at: date(10.25))
     try ledger.recordUse(wan, at: date(5))
     try ledger.recordUse(llama, at: date(1))
@@ -173,7 +151,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   }
 
   @Test func unwantedKeepsTheEarliestAndClears() throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
     try ledger.markUnwanted([wan], at: date(100))
     try ledger.markUnwanted([wan, llama], at: date(200))
     try ledger.markUnwanted([wan], at: date(50.75))
@@ -188,7 +166,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
 
 @Suite struct RegistryAuditTests {
   @Test func runAndActionsRoundTrip() throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "gpu-a-01")
     let run = try ledger.beginRun(
       user: "ops", host: "gpu-a-01.lan", command: "apply --auto-approve", desiredCommit: "3f2c1ab", at: date(0))
     let download = try ledger.beginAction(
@@ -222,7 +200,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   }
 
   @Test func recentRunsAreNewestFirstToTheSubSecond() throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "n")
     var ids: [Int64] = []
     for start in [0.5, 0.25, 0.75, 0.0] {
       ids.append(try ledger.beginRun(user: "ops", host: "h", command: "plan", desiredCommit: nil, at: date(start)))
@@ -235,7 +213,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   }
 
   @Test func actionsBelongToTheirRun() throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "n")
     let first = try ledger.beginRun(user: "a", host: "h", command: "apply", desiredCommit: nil, at: date(0))
     let second = try ledger.beginRun(user: "b", host: "h", command: "gc", desiredCommit: nil, at: date(1))
     _ = try ledger.beginAction(run: first, action: .verify, subject: "x", bytes: 0, source: nil, at: date(0))
@@ -246,7 +224,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   }
 
   @Test func unknownIdsAreRefused() throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "n")
     #expect(throws: SQLiteRegistryError.unknownRun(id: 42, node: "n")) {
       try ledger.beginAction(run: 42, action: .download, subject: "x", bytes: 0, source: nil, at: date(0))
     }
@@ -264,7 +242,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let directory = try RegistryTestDirectory()
     let path = directory.path("registry.sqlite")
     let holder = try SQLiteDatabase(path: path)
-    let waiting = try SQLiteRegistry(path: path).ledger(node: "n")
+    let waiting: any NodeLedger = try SQLiteRegistry(path: path).ledger(node: "n")
     let variant = VariantID(name: "sd-xl", version: "1.0", variant: "fp16")
 
     try holder.execute("BEGIN IMMEDIATE")
@@ -285,7 +263,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
         group.addTask {
           for step in 0..<200 {
             let inode = UInt64(index * 1_000 + step)
-            try registry.recordVerified(fingerprint(inode), digest: digest(Int(inode)), at: date(Double(step)))
+            try registry.recordVerified([(fingerprint(inode), digest(Int(inode)))], at: date(Double(step)))
             let ledger = try registry.ledger(node: "n")
             let run = try ledger.beginRun(user: "u\(index)", host: "h", command: "apply", desiredCommit: nil, at: date(0))
             try ledger.finishRun(id: run, outcome: .ok, at: date(1))
@@ -302,7 +280,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
   }
 
   @Test func oneRegistrySharedByManyTasks() async throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "n")
     let run = try ledger.beginRun(user: "u", host: "h", command: "apply", desiredCommit: nil, at: date(0))
     try await withThrowingTaskGroup(of: Void.self) { group in
       for worker in 0..<8 {
@@ -325,7 +303,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
 /// A run whose process was killed is closed as interrupted by the next one.
 @Suite struct RegistryInterruptedRunTests {
   @Test func unfinishedRunsAndActionsBecomeInterrupted() throws {
-    let ledger = try SQLiteRegistry.inMemory().ledger(node: "n")
+    let ledger: any NodeLedger = try SQLiteRegistry.inMemory().ledger(node: "n")
     let killed = try ledger.beginRun(user: "u", host: "h", command: "apply", desiredCommit: nil, at: Date())
     let action = try ledger.beginAction(
       run: killed, action: .download, subject: "m@1:fp16 file a", bytes: 0, source: nil, at: Date())

@@ -45,7 +45,7 @@ struct GcCommand: ParsableCommand {
       let mutex = try RootMutex(root: root, timeout: lockTimeout, command: command)
       defer { mutex.release() }
       let report = collector.find()
-      let registry = FileStatus.of(root.registry) != nil ? try SQLiteRegistry(path: root.registry) : nil
+      let registry: (any VerifiedFileCache)? = FileStatus.of(root.registry) != nil ? try SQLiteRegistry(path: root.registry) : nil
       let result = collector.collect(report, registry: registry)
       print(Self.render(result.removed, root: root, dryRun: false), terminator: "")
       for failure in result.failures {

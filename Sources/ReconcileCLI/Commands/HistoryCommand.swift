@@ -3,9 +3,9 @@ import Foundation
 import ReconcileCore
 import ReconcileRuntime
 
-/// `reconcile history`: recent apply runs from the registry's audit log.
+/// `reconcile history`: this node's recent apply runs from the registry's audit log.
 struct HistoryCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "history", abstract: "Show recent apply runs: who, when, at which commit, what each action did.")
+  static let configuration = CommandConfiguration(commandName: "history", abstract: "Show this node's recent apply runs: who, when, at which commit, what each action did.")
 
   @OptionGroup var global: GlobalOptions
 

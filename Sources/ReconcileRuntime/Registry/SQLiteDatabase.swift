@@ -34,11 +34,6 @@ public final class SQLiteDatabase {
     sqlite3_busy_timeout(opened, Self.milliseconds(busyTimeout))
   }
 
-  /// Opens a private, empty in-memory database.
-  public static func inMemory() throws -> SQLiteDatabase {
-    try SQLiteDatabase(path: ":memory:")
-  }
-
   deinit {
     // close_v2 defers the close until statements still alive are finalized.
     sqlite3_close_v2(handle)

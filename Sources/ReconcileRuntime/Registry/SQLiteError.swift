@@ -22,10 +22,6 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
   /// Whether another connection held a lock for longer than the busy timeout.
   public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
 
-  /// Whether a FOREIGN KEY constraint refused the statement (`SQLITE_CONSTRAINT_FOREIGNKEY`,
-  /// a macro Swift does not import).
-  public var isForeignKeyViolation: Bool { code == SQLITE_CONSTRAINT | (3 << 8) }
-
   /// The code, its name, the message and the SQL, in one line for logs.
   public var description: String {
     let name = String(cString: sqlite3_errstr(code))

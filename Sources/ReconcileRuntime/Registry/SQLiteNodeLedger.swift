@@ -8,7 +8,7 @@ import ReconcileCore
 /// each other's rows. Obtained with `SQLiteRegistry.ledger(node:)`.
 public struct SQLiteNodeLedger: NodeLedger {
   /// The registry that holds the rows.
-  public let registry: SQLiteRegistry
+  let registry: SQLiteRegistry
   /// The node whose rows this ledger reads and writes.
   public let node: String
 

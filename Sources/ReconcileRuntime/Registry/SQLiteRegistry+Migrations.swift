@@ -123,6 +123,7 @@ extension SQLiteRegistry {
 
   /// Brings `database` to the latest schema, one migration per transaction, and returns the
   /// versions applied. A file already current is only read: opening it needs no write lock.
+  @discardableResult
   static func migrate(_ database: SQLiteDatabase) throws -> [Int] {
     let latest = latestSchemaVersion
     let found = try userVersion(of: database)

@@ -20,13 +20,8 @@ extension SQLiteRegistry: VerifiedFileCache {
     }
   }
 
-  /// Records that the file with `fingerprint` hashed to `digest` at `date`, replacing any
-  /// earlier record of the same file (device and inode).
-  public func recordVerified(_ fingerprint: StatFingerprint, digest: Digest, at date: Date) throws {
-    try recordVerified([(fingerprint, digest)], at: date)
-  }
-
-  /// Records many verified files in one transaction.
+  /// Records many verified files in one transaction, each replacing any earlier record of the
+  /// same file (device and inode).
   public func recordVerified(_ entries: [(StatFingerprint, Digest)], at date: Date) throws {
     guard !entries.isEmpty else { return }
     try withDatabase { database in
@@ -44,19 +39,6 @@ extension SQLiteRegistry: VerifiedFileCache {
           try statement.run(Self.values(of: fingerprint) + [.text(digest.hex), SQLiteValue(date)])
         }
       }
-    }
-  }
-
-  /// Drops the record of the file with exactly `fingerprint`, so that it is hashed again.
-  public func forgetVerified(_ fingerprint: StatFingerprint) throws {
-    try withDatabase { database in
-      try database.run(
-        """
-        DELETE FROM verified_file
-        WHERE device = ? AND inode = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ?
-        """,
-        Self.values(of: fingerprint)
-      )
     }
   }
 

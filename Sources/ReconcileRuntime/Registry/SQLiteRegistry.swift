@@ -8,8 +8,6 @@ import Foundation
 public final class SQLiteRegistry: @unchecked Sendable {
   /// Where the database lives, or `:memory:`.
   public let path: String
-  /// The schema versions this open applied, in order; empty when the file was already current.
-  public let appliedMigrations: [Int]
 
   private let database: SQLiteDatabase
   private let lock = NSLock()
@@ -21,14 +19,9 @@ public final class SQLiteRegistry: @unchecked Sendable {
   public init(path: String, busyTimeout: Duration = SQLiteDatabase.defaultBusyTimeout) throws {
     let database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
     try Self.configure(database)
-    self.appliedMigrations = try Self.migrate(database)
+    try Self.migrate(database)
     self.database = database
     self.path = path
-  }
-
-  /// A registry of its own in memory, for tests and dry runs; nothing is written to disk.
-  public static func inMemory() throws -> SQLiteRegistry {
-    try SQLiteRegistry(path: ":memory:")
   }
 
   /// The rows of `node`: its variant times and its audit log. Rows written before the registry
@@ -46,18 +39,6 @@ public final class SQLiteRegistry: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     return try body(database)
-  }
-
-  /// The journal mode SQLite reports for this connection: `wal` for files, `memory` in memory.
-  public func journalMode() throws -> String {
-    try withDatabase { database in
-      try database.query("PRAGMA journal_mode") { $0.string(at: 0) }.first ?? ""
-    }
-  }
-
-  /// The schema version recorded in the file (`PRAGMA user_version`).
-  public func schemaVersion() throws -> Int {
-    try withDatabase { try Self.userVersion(of: $0) }
   }
 
   /// Per-connection settings, applied on every open (SQLite does not store them in the file,

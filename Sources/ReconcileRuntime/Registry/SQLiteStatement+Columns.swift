@@ -9,14 +9,6 @@ public protocol SQLiteColumnValue {
 }
 
 extension SQLiteStatement {
-  /// How many columns each result row has.
-  public var columnCount: Int { Int(sqlite3_column_count(handle)) }
-
-  /// The name of column `index` (0-based) as the query spelled it.
-  public func columnName(at index: Int) -> String {
-    sqlite3_column_name(handle, Int32(clamping: index)).map { String(cString: $0) } ?? ""
-  }
-
   /// Whether column `index` (0-based) of the current row is NULL.
   public func isNull(at index: Int) -> Bool {
     sqlite3_column_type(handle, Int32(clamping: index)) == SQLITE_NULL
@@ -46,33 +38,10 @@ extension SQLiteStatement {
     return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
   }
 
-  /// Column `index` (0-based) of the current row as bytes.
-  public func data(at index: Int) -> Data {
-    let position = Int32(clamping: index)
-    guard let bytes = sqlite3_column_blob(handle, position) else { return Data() }
-    return Data(bytes: bytes, count: Int(sqlite3_column_bytes(handle, position)))
-  }
-
   /// Column `index` (0-based) of the current row as unix seconds, the registry's date format.
   public func date(at index: Int) -> Date {
     Date(timeIntervalSince1970: double(at: index))
   }
-
-  /// Column `index` (0-based) of the current row in its stored storage class.
-  public func value(at index: Int) -> SQLiteValue {
-    switch sqlite3_column_type(handle, Int32(clamping: index)) {
-    case SQLITE_INTEGER: .integer(int64(at: index))
-    case SQLITE_FLOAT: .real(double(at: index))
-    case SQLITE_TEXT: .text(string(at: index))
-    case SQLITE_BLOB: .blob(data(at: index))
-    default: .null
-    }
-  }
-}
-
-extension Int64: SQLiteColumnValue {
-  /// The column as an integer.
-  public static func read(from statement: SQLiteStatement, at index: Int) -> Int64 { statement.int64(at: index) }
 }
 
 extension Int: SQLiteColumnValue {
@@ -80,31 +49,14 @@ extension Int: SQLiteColumnValue {
   public static func read(from statement: SQLiteStatement, at index: Int) -> Int { Int(statement.int64(at: index)) }
 }
 
-extension Double: SQLiteColumnValue {
-  /// The column as a double.
-  public static func read(from statement: SQLiteStatement, at index: Int) -> Double { statement.double(at: index) }
-}
-
 extension String: SQLiteColumnValue {
   /// The column as text.
   public static func read(from statement: SQLiteStatement, at index: Int) -> String { statement.string(at: index) }
 }
 
-extension Data: SQLiteColumnValue {
-  /// The column as bytes.
-  public static func read(from statement: SQLiteStatement, at index: Int) -> Data { statement.data(at: index) }
-}
-
 extension Date: SQLiteColumnValue {
   /// The column as unix seconds.
   public static func read(from statement: SQLiteStatement, at index: Int) -> Date { statement.date(at: index) }
-}
-
-extension SQLiteValue: SQLiteColumnValue {
-  /// The column in its stored storage class.
-  public static func read(from statement: SQLiteStatement, at index: Int) -> SQLiteValue {
-    statement.value(at: index)
-  }
 }
 
 extension Optional: SQLiteColumnValue where Wrapped: SQLiteColumnValue {

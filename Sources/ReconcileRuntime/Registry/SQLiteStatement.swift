@@ -34,9 +34,6 @@ public final class SQLiteStatement {
 
   // MARK: Binding
 
-  /// How many parameters the statement takes.
-  public var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
-
   /// Binds `values` to parameters 1, 2, … in order.
   public func bind(_ values: [SQLiteValue]) throws {
     for (offset, value) in values.enumerated() {
@@ -75,21 +72,6 @@ public final class SQLiteStatement {
     }
   }
 
-  /// Binds an integer, or NULL for nil, at `index` (1-based).
-  public func bind(_ value: Int64?, at index: Int) throws { try bind(SQLiteValue(value), at: index) }
-
-  /// Binds a double, or NULL for nil, at `index` (1-based).
-  public func bind(_ value: Double?, at index: Int) throws { try bind(SQLiteValue(value), at: index) }
-
-  /// Binds text, or NULL for nil, at `index` (1-based).
-  public func bind(_ value: String?, at index: Int) throws { try bind(SQLiteValue(value), at: index) }
-
-  /// Binds a blob, or NULL for nil, at `index` (1-based).
-  public func bind(_ value: Data?, at index: Int) throws { try bind(SQLiteValue(value), at: index) }
-
-  /// Binds NULL at `index` (1-based).
-  public func bindNull(at index: Int) throws { try bind(SQLiteValue.null, at: index) }
-
   // MARK: Stepping
 
   /// Advances to the next row: true when a row is ready to read, false when the statement is done.
@@ -111,11 +93,6 @@ public final class SQLiteStatement {
   public func reset() {
     // reset repeats the latest step's error, which step already reported.
     sqlite3_reset(handle)
-  }
-
-  /// Sets every parameter back to NULL.
-  public func clearBindings() {
-    sqlite3_clear_bindings(handle)
   }
 
   /// Rewinds, binds `values` and steps to the end: one run of a statement that returns no rows.

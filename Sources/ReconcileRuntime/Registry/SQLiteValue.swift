@@ -23,19 +23,9 @@ public enum SQLiteValue: Sendable, Hashable {
     self = value.map { .integer(Int64($0)) } ?? .null
   }
 
-  /// A double, or NULL for nil.
-  public init(_ value: Double?) {
-    self = value.map { .real($0) } ?? .null
-  }
-
   /// Text, or NULL for nil.
   public init(_ value: String?) {
     self = value.map { .text($0) } ?? .null
-  }
-
-  /// A blob, or NULL for nil.
-  public init(_ value: Data?) {
-    self = value.map { .blob($0) } ?? .null
   }
 
   /// Unix seconds as a double, which keeps sub-second order; NULL for nil.
@@ -47,24 +37,4 @@ public enum SQLiteValue: Sendable, Hashable {
   public init(bitPattern value: UInt64) {
     self = .integer(Int64(bitPattern: value))
   }
-}
-
-extension SQLiteValue: ExpressibleByNilLiteral {
-  /// NULL.
-  public init(nilLiteral: ()) { self = .null }
-}
-
-extension SQLiteValue: ExpressibleByIntegerLiteral {
-  /// An integer literal.
-  public init(integerLiteral value: Int64) { self = .integer(value) }
-}
-
-extension SQLiteValue: ExpressibleByFloatLiteral {
-  /// A floating-point literal.
-  public init(floatLiteral value: Double) { self = .real(value) }
-}
-
-extension SQLiteValue: ExpressibleByStringLiteral {
-  /// A string literal, bound as text.
-  public init(stringLiteral value: String) { self = .text(value) }
 }

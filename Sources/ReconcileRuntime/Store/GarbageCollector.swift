@@ -132,10 +132,10 @@ public struct GarbageCollector: Sendable {
     return GarbageItem(kind: kind, paths: paths, bytes: files.reduce(0) { $0 + $1.size }, modified: modified, files: files)
   }
 
-  /// Removes `report`'s items and returns what that freed. With a registry, the verified-file
+  /// Removes `report`'s items and returns what that freed. With a registry, its verified-file
   /// cache then forgets files that are gone, and keeps trusting the blobs whose only change is
   /// the ctime an unlinked hard link gave them (as apply does after its own link changes).
-  public func collect(_ report: GarbageReport, registry: SQLiteRegistry?) -> GarbageCollection {
+  public func collect(_ report: GarbageReport, registry: (any VerifiedFileCache)?) -> GarbageCollection {
     let recorded = (try? registry?.verifiedDigests()) ?? [:]
     let before = blobFingerprints()
     var removed: [GarbageItem] = []

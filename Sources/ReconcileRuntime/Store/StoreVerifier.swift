@@ -22,11 +22,11 @@ public struct StoreVerifier: Sendable {
 
   /// The store.
   public var root: NodeRoot
-  /// The registry that learns the fingerprints of matching blobs.
-  public var registry: SQLiteRegistry
+  /// The verified-file cache that learns the fingerprints of matching blobs.
+  public var registry: any VerifiedFileCache
 
   /// Creates a verifier.
-  public init(root: NodeRoot, registry: SQLiteRegistry) {
+  public init(root: NodeRoot, registry: any VerifiedFileCache) {
     self.root = root
     self.registry = registry
   }

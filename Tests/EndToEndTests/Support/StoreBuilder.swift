@@ -9,7 +9,7 @@ struct StoreBuilder {
   let root: NodeRoot
 
   /// Copies `source` into the blob store (0444) and links it into the variant's view.
-  func install(_ source: String, as file: FileSpec, in variant: VariantID, recordVerified registry: SQLiteRegistry?) throws {
+  func install(_ source: String, as file: FileSpec, in variant: VariantID, recordVerified registry: (any VerifiedFileCache)?) throws {
     let manager = FileManager.default
     let blob = root.blob(file.sha256)
     if !manager.fileExists(atPath: blob) {
@@ -21,7 +21,7 @@ struct StoreBuilder {
     try manager.createDirectory(atPath: (view as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try manager.linkItem(atPath: blob, toPath: view)
     if let registry, let status = FileStatus.of(blob) {
-      try registry.recordVerified(status.fingerprint, digest: file.sha256, at: Date())
+      try registry.recordVerified([(status.fingerprint, file.sha256)], at: Date())
     }
   }
 
