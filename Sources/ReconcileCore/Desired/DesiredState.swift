@@ -18,7 +18,19 @@ public struct DesiredState: Sendable, Hashable, Codable {
   }
 
   /// The model with this name and version, if declared.
-  public func model(_ id: ModelID) -> Model? { models.first { $0.id == id } }
+  ///
+  /// The loader keeps `models` in `ModelID` order, so a binary search finds it; a state built by
+  /// hand in another order is still answered, by the linear search a miss falls back to.
+  public func model(_ id: ModelID) -> Model? {
+    var low = 0
+    var high = models.count
+    while low < high {
+      let middle = (low + high) / 2
+      if models[middle].id < id { low = middle + 1 } else { high = middle }
+    }
+    if low < models.count, models[low].id == id { return models[low] }
+    return models.first { $0.id == id }
+  }
 }
 
 /// A model at one version: where to get it and which files make up each variant.

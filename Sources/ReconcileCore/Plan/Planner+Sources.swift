@@ -28,18 +28,17 @@ extension Planner {
   /// tenant with the lowest `bandwidth` among the tenants this node serves that use the blob,
   /// and the download slots of the one with the lowest `concurrent_downloads`. A blob no
   /// limited tenant uses is not charged.
-  static func transferCharges(_ desired: DesiredState, _ target: NodeTarget) -> [Digest: TransferCharge] {
+  static func transferCharges(_ desired: DesiredState, _ target: NodeTarget, _ served: [TenantUsage]) -> [Digest: TransferCharge] {
     var rate: [Digest: (Int64, String)] = [:]
     var width: [Digest: (Int64, String)] = [:]
-    for tenant in target.servedTenants(in: desired) {
-      let usage = TenantUsage.of(tenant, in: desired)
+    for usage in served {
       let bandwidth = usage.quota.bandwidth?.value
       let concurrency = usage.quota.concurrentDownloads?.value
       guard bandwidth != nil || concurrency != nil else { continue }
       for id in usage.variants where target.variants.contains(id) {
         for file in desired.model(id.model)?.variant(id.variant)?.files ?? [] {
-          if let bandwidth, (bandwidth, tenant.name) < (rate[file.sha256] ?? (.max, "")) { rate[file.sha256] = (bandwidth, tenant.name) }
-          if let concurrency, (concurrency, tenant.name) < (width[file.sha256] ?? (.max, "")) { width[file.sha256] = (concurrency, tenant.name) }
+          if let bandwidth, (bandwidth, usage.tenant) < (rate[file.sha256] ?? (.max, "")) { rate[file.sha256] = (bandwidth, usage.tenant) }
+          if let concurrency, (concurrency, usage.tenant) < (width[file.sha256] ?? (.max, "")) { width[file.sha256] = (concurrency, usage.tenant) }
         }
       }
     }

@@ -5,10 +5,9 @@ extension Planner {
   /// from its blobs, holds something else or has the wrong group or mode; an unlink for every
   /// entry a served tenant no longer uses and for the directory of every tenant this node no
   /// longer serves.
-  static func tenantViewChanges(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState) -> [Change] {
+  static func tenantViewChanges(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ served: [TenantUsage]) -> [Change] {
     let views = observed.tenantViews
-    let served = target.servedTenants(in: desired)
-    let servedNames = Set(served.map(\.name))
+    let servedNames = Set(served.map(\.tenant))
     var changes: [Change] = []
     var present = Set<String>()
     for path in Array(views.files.keys) + Array(views.directories.keys) {
@@ -17,8 +16,8 @@ extension Planner {
     for tenant in present.sorted() where !servedNames.contains(tenant) {
       changes.append(unlink(TenantViewTarget(tenant: tenant, group: nil, entry: nil), reason: .tenantNotServed))
     }
-    for tenant in served {
-      let usage = TenantUsage.of(tenant, in: desired)
+    for usage in served {
+      let tenant = Tenant(name: usage.tenant, group: usage.group)
       let entries = TenantViewLayout.entries(usage.variants.filter { target.variants.contains($0) })
       for (name, id) in entries.sorted(by: { $0.key < $1.key }) {
         let files = desired.model(id.model)?.variant(id.variant)?.files ?? []

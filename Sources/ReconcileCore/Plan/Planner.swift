@@ -13,7 +13,8 @@ public enum Planner {
     // Quotas are facts of the desired state: every node serving the tenant fails the same way.
     try TenantUsage.enforce(desired, servedBy: target.pool)
     let index = ObservedIndex(observed)
-    var changes = wantedChanges(desired, target, observed, index)
+    let served = TenantUsage.served(by: target, in: desired)
+    var changes = wantedChanges(desired, target, observed, index, charges: transferCharges(desired, target, served))
     var (evictions, kept) = unwanted(desired, target, observed, now: now)
     let usedNow = index.referencedBytes(observed.variants.keys)
     var usedAfter = projectedUse(desired, target, observed, index, keeping: kept.map(\.variant))
@@ -52,7 +53,7 @@ public enum Planner {
       }
     }
     changes = phased(changes, desired, observed, capacity: capacity, minFree: minFree, usedNow: usedNow)
-    changes += tenantViewChanges(desired, target, observed)
+    changes += tenantViewChanges(desired, target, observed, served)
     changes += cachePublications(desired, target, observed)
     changes.sort { ($0.action, $0.subject) < ($1.action, $1.subject) }
     kept = keptBytes(kept, desired, target, observed, index)
@@ -84,12 +85,13 @@ public enum Planner {
   }
 
   /// Downloads, verifications and links for every file of every variant the node should hold.
-  static func wantedChanges(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex) -> [Change] {
+  static func wantedChanges(
+    _ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, _ index: ObservedIndex, charges: [Digest: TransferCharge] = [:]
+  ) -> [Change] {
     var changes: [Change] = []
     var claimed = Set<Digest>()  // digests another change already downloads or verifies
     var replaced = Set<Digest>()  // digests downloaded over a wrong blob: links to the old inode go stale
     let alternates = alternateSources(desired, target)
-    let charges = transferCharges(desired, target)
     for id in target.variants.sorted() {
       guard let model = desired.model(id.model), let variant = model.variant(id.variant) else { continue }
       // A locked variant is fetched from its source at the locked revision first.

@@ -38,6 +38,12 @@ public struct TenantUsage: Sendable, Hashable, Codable {
     return desired.tenants.sorted { $0.name < $1.name }.map { usage(of: $0, desired, models) }
   }
 
+  /// The usage of every tenant `target`'s node serves, in name order, with one index of the models.
+  public static func served(by target: NodeTarget, in desired: DesiredState) -> [TenantUsage] {
+    let models = Dictionary(desired.models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    return target.servedTenants(in: desired).map { usage(of: $0, desired, models) }
+  }
+
   /// The usage of `tenant` under `desired`.
   public static func of(_ tenant: Tenant, in desired: DesiredState) -> TenantUsage {
     usage(of: tenant, desired, Dictionary(desired.models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
