@@ -86,7 +86,7 @@ public final class Reconciler: Sendable {
     try session.checkTenantGroups(loaded.state)
     let root = session.root
     try StoreFiles.makeDirectories(root.state)
-    let lock = try RootMutex(path: root.state + "/lock", timeout: settings.lockTimeout, command: settings.command)
+    let lock = try RootMutex(root: root, timeout: settings.lockTimeout, command: settings.command, cancellation: cancellation)
     defer { lock.release() }
     try BlobStore(root: root).prepare()
     let registry = try SQLiteRegistry(path: root.registry)

@@ -84,6 +84,22 @@ import Testing
     #expect(try FileHasher.digest(ofFileAt: directory.path("big.bin")).size == 8 << 20)
   }
 
+  @Test func waitingForTheRootsMutexEndsWhenCancelled() throws {
+    let directory = try ScratchDirectory("cancel-mutex")
+    let root = NodeRoot(directory.path("root"))
+    try FileManager.default.createDirectory(atPath: root.state, withIntermediateDirectories: true)
+    let holder = try RootMutex(root: root, timeout: 1, command: "holder")
+    defer { holder.release() }
+    let cancellation = CancellationFlag()
+    DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { cancellation.cancel(reason: "SIGTERM") }
+    let started = Date()
+    let error = try #require(throws: RootMutex.Cancelled.self) {
+      _ = try RootMutex(root: root, timeout: 60, command: "waiter", cancellation: cancellation)
+    }
+    #expect(Date().timeIntervalSince(started) < 3, "a 60 s wait ends when the run is cancelled")
+    #expect(error.description == "stopped (SIGTERM) while waiting for \(root.mutex); nothing was changed")
+  }
+
   @Test func aWaitEndsWhenTheFlagIsSet() {
     let flag = CancellationFlag()
     DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { flag.cancel(reason: "SIGINT") }

@@ -16,10 +16,11 @@ enum ErrorReporting {
       StandardError.write(error.description + "\n")
       StandardError.write("\(errors) error\(errors == 1 ? "" : "s") in the desired state; nothing was changed.\n")
       throw ExitCode.failure
+    } catch let error as ReportedError {
+      for line in error.reportLines { StandardError.write(line + "\n") }
+      throw ExitCode.failure
     } catch {
-      // Errors that already carry their position and severity (`file:1:2: error: …`) print as they are.
-      let text = "\(error)"
-      StandardError.write((text.contains(": error: ") ? text : "error: " + text) + "\n")
+      StandardError.write("error: \(error)\n")
       throw ExitCode.failure
     }
   }

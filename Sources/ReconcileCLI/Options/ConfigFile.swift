@@ -3,22 +3,27 @@ import ReconcileCore
 
 /// The node's config file: TOML with top-level string keys.
 enum ConfigFile {
-  struct LoadError: Error, CustomStringConvertible {
-    var description: String
+  /// Why the config file could not be used: its problems, each a complete line.
+  struct LoadError: Error, CustomStringConvertible, ReportedError {
+    /// `file:line:column: error: …` for a problem in the file, `error: …` for one without a position.
+    var reportLines: [String]
+
+    /// The lines, one per problem.
+    var description: String { reportLines.joined(separator: "\n") }
   }
 
   /// The file's string values; empty when no file is named and the default is absent.
   static func load(path: String?, defaultPath: String) throws -> [String: String] {
     let file = path ?? defaultPath
     guard let data = FileManager.default.contents(atPath: file) else {
-      if path != nil { throw LoadError(description: "config file '\(file)' cannot be read") }
+      if path != nil { throw LoadError(reportLines: ["error: config file '\(file)' cannot be read"]) }
       return [:]
     }
     let tree: DocumentNode
     do {
       tree = try TOMLReader.read(String(decoding: data, as: UTF8.self), file: file)
     } catch {
-      throw LoadError(description: error.description)
+      throw LoadError(reportLines: error.reportLines)
     }
     guard case .mapping(let mapping) = tree else { return [:] }
     var values: [String: String] = [:]
@@ -30,7 +35,7 @@ enum ConfigFile {
       }
       if case .scalar(let scalar) = entry.value { values[entry.key] = scalar.text }
     }
-    if !problems.isEmpty { throw LoadError(description: problems.joined(separator: "\n")) }
+    if !problems.isEmpty { throw LoadError(reportLines: problems) }
     return values
   }
 }

@@ -10,9 +10,14 @@ public struct DesiredDirectory: Sendable {
   public init(path: String) { self.path = path }
 
   /// Why the directory could not be read.
-  public struct ReadError: Error, Sendable, CustomStringConvertible {
+  public struct ReadError: Error, Sendable, CustomStringConvertible, ReportedError {
     /// What went wrong, naming the path.
     public var description: String
+    /// Whether `description` starts with the file's position and severity.
+    public var positioned = false
+
+    /// The description, with `error: ` in front unless it carries its position.
+    public var reportLines: [String] { [positioned ? description : "error: " + description] }
   }
 
   /// The `*.yaml`, `*.yml` and `*.toml` files directly in the directory (or the one file named),
@@ -42,7 +47,7 @@ public struct DesiredDirectory: Sendable {
       throw ReadError(description: "cannot read '\(file)': permission denied or not a file")
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw ReadError(description: "\(file): error: file is not valid UTF-8")
+      throw ReadError(description: "\(file): error: file is not valid UTF-8", positioned: true)
     }
     return DesiredFile(path: file, text: text)
   }

@@ -32,14 +32,26 @@ public final class RootMutex {
   /// The mutex file's path.
   public let path: String
 
-  /// Takes the mutex of `root` (`NodeRoot.mutex`), waiting up to `timeout` seconds; throws
-  /// `Busy` naming the holder.
-  public convenience init(root: NodeRoot, timeout: Double, command: String) throws {
-    try self.init(path: root.mutex, timeout: timeout, command: command)
+  /// Why the wait for the mutex ended early: the run was cancelled.
+  public struct Cancelled: Error, Sendable, CustomStringConvertible {
+    /// The mutex file.
+    public var path: String
+    /// Why the run was cancelled, for example `SIGTERM`.
+    public var reason: String
+
+    /// What happened; nothing was changed.
+    public var description: String { "stopped (\(reason)) while waiting for \(path); nothing was changed" }
   }
 
-  /// Takes the mutex file at `path`, waiting up to `timeout` seconds; throws `Busy` naming the holder.
-  public init(path: String, timeout: Double, command: String) throws {
+  /// Takes the mutex of `root` (`NodeRoot.mutex`), waiting up to `timeout` seconds; throws
+  /// `Busy` naming the holder, or `Cancelled` when `cancellation` is set while it waits.
+  public convenience init(root: NodeRoot, timeout: Double, command: String, cancellation: CancellationFlag? = nil) throws {
+    try self.init(path: root.mutex, timeout: timeout, command: command, cancellation: cancellation)
+  }
+
+  /// Takes the mutex file at `path`, waiting up to `timeout` seconds; throws `Busy` naming the
+  /// holder, or `Cancelled` when `cancellation` is set while it waits.
+  public init(path: String, timeout: Double, command: String, cancellation: CancellationFlag? = nil) throws {
     self.path = path
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw BlobStore.StoreError(what: "open \(path)", code: errno) }
@@ -55,7 +67,15 @@ public final class RootMutex {
         close(fd)
         throw Busy(path: path, holder: holder.flatMap { $0.isEmpty ? nil : $0 } ?? "holder unknown", waited: Date().timeIntervalSince(start))
       }
-      usleep(100_000)
+      let pause = 0.1
+      if let cancellation {
+        if cancellation.wait(seconds: pause) {
+          close(fd)
+          throw Cancelled(path: path, reason: cancellation.reason ?? "cancelled")
+        }
+      } else {
+        usleep(useconds_t(pause * 1e6))
+      }
     }
     self.fd = fd
     let formatter = ISO8601DateFormatter()

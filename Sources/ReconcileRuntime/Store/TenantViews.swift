@@ -34,15 +34,20 @@ public struct TenantViews: Sendable {
   }
 
   /// Tenants whose unix group does not exist on this node.
-  public struct UnknownGroupError: Error, Sendable, CustomStringConvertible {
+  public struct UnknownGroupError: Error, Sendable, CustomStringConvertible, ReportedError {
     /// Each tenant and the group it names.
     public var missing: [(tenant: String, group: String)]
 
-    /// One line per tenant, each saying what to do.
-    public var description: String {
+    /// One message per tenant, each saying what to do.
+    public var messages: [String] {
       missing.map { "tenant '\($0.tenant)': group '\($0.group)' does not exist on this node; create it or fix the tenant's group" }
-        .joined(separator: "\nerror: ")
     }
+
+    /// The messages, separated by semicolons.
+    public var description: String { messages.joined(separator: "; ") }
+
+    /// One `error:` line per tenant.
+    public var reportLines: [String] { messages.map { "error: " + $0 } }
   }
 
   /// The group id of each tenant's group, by tenant name (tenants without a group are left
