@@ -14,13 +14,14 @@ let package = Package(
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
     .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
     .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+    .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
     .target(
       name: "ReconcileCore",
       dependencies: [.product(name: "Yams", package: "Yams")]
     ),
     .target(
       name: "ReconcileRuntime",
-      dependencies: ["ReconcileCore", "CSQLite", "COpenSSL", "CCurl"]
+      dependencies: ["ReconcileCore", "CSQLite", "COpenSSL", "CCurl", "CLibPQ"]
     ),
     .target(
       name: "ReconcileCLI",

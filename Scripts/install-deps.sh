@@ -4,7 +4,7 @@
 # Runs apt-get only when something is missing, and only as root (CI, containers); otherwise it
 # prints the command to run.
 set -euo pipefail
-packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev)
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev libpq-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -19,6 +19,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ "${1:-}" = "--test" ] || exit 0
+
+# The fleet tests start a real PostgreSQL cluster (initdb and pg_ctl from Debian's server).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "the fleet tests need PostgreSQL's server; run: sudo apt-get install -y postgresql" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
 
 # Python packages the tests drive real servers and clients with: moto's S3 server and boto3
 # (S3 tests), huggingface_hub (the HF cache view is checked with the real library).

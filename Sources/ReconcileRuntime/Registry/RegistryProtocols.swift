@@ -71,3 +71,16 @@ public protocol NodeLedger: Sendable {
   /// The actions of run `runID`, in the order they began.
   func actions(ofRun runID: Int64) throws -> [AuditAction]
 }
+
+/// What a fleet shares: every node's heartbeat and what it holds verified. Each node writes
+/// only its own rows; anyone with read access sees them all.
+public protocol FleetRegistry: Sendable {
+  /// Records `heartbeat`, creating the node's row on its first report.
+  func heartbeat(_ heartbeat: NodeHeartbeat) throws
+  /// Replaces what `node` holds verified with `holdings`, as of `date`.
+  func replaceHoldings(node: String, _ holdings: [HeldVariant], at date: Date) throws
+  /// Every registered node with its holdings, in name order.
+  func nodes() throws -> [FleetNode]
+  /// Deregisters `node`: its row, holdings and ledger go; returns whether it was known.
+  @discardableResult func removeNode(_ node: String) throws -> Bool
+}
