@@ -68,9 +68,19 @@ public final class Reconciler: Sendable {
     self.transfers = transfers ?? { Session.transfers(settings: sources) }
   }
 
-  /// The plan for this node now; writes nothing.
+  /// The plan for this node now; writes nothing to the root. In a fleet, the node's heartbeat
+  /// and holdings are reported.
   public func plan() throws -> Plan {
-    try session.plan(at: clock())
+    let (loaded, desiredDigest) = try session.loadDesiredWithDigest()
+    try session.checkStoreReadable()
+    let fleet = openFleet()
+    let cache = try session.existingRegistry()
+    let ledger: (any NodeLedger)? = try fleet?.ledger(node: session.node) ?? cache?.ledger(node: session.node)
+    let observed = try session.observe(loaded.state, cache: cache, ledger: ledger)
+    if session.holdsRoot { try session.checkTenantGroups(loaded.state) }
+    let plan = try session.plan(loaded.state, observed, digest: desiredDigest, at: clock())
+    report(to: fleet, desired: loaded.state, observed: observed, plan: plan, lastApply: nil)
+    return plan
   }
 
   /// Takes the root's lock, plans (or checks `saved` against what is on disk now), asks
@@ -90,7 +100,8 @@ public final class Reconciler: Sendable {
     defer { lock.release() }
     try BlobStore(root: root).prepare()
     let registry = try SQLiteRegistry(path: root.registry)
-    let ledger = try registry.ledger(node: session.node)
+    let fleet = openFleet()
+    let ledger: any NodeLedger = try fleet?.ledger(node: session.node) ?? registry.ledger(node: session.node)
     let observed = try session.observe(loaded.state, cache: registry, ledger: ledger)
     let now = clock()
     let plan: Plan
@@ -105,9 +116,13 @@ public final class Reconciler: Sendable {
     if !plan.target.tenants.isEmpty { try TenantViews(root: root).lockDownRoot() }
     guard plan.hasChanges else {
       try Applier.recordGrace(plan, ledger: ledger)
+      report(to: fleet, desired: loaded.state, observed: observed, plan: plan, lastApply: .ok)
       return .noChanges(plan)
     }
-    guard try approve(plan) else { return .declined(plan) }
+    guard try approve(plan) else {
+      report(to: fleet, desired: loaded.state, observed: observed, plan: plan, lastApply: nil)
+      return .declined(plan)
+    }
     let policy = loaded.state.policy
     var options = ApplyOptions(concurrency: policy.concurrency, retry: policy.retry, user: settings.user, command: settings.command, sourceBase: session.desired.path)
     options.connectTimeout = settings.connectTimeout
@@ -115,7 +130,14 @@ public final class Reconciler: Sendable {
     let limited = TenantTransferLimits(plan, cancellation: cancellation).wrapping(transfers())
     let applier = Applier(
       root: root, cache: registry, ledger: ledger, transfers: limited, options: options, cancellation: cancellation, clock: clock, events: events)
-    return .applied(plan, try applier.apply(plan, observed: observed))
+    let summary = try applier.apply(plan, observed: observed)
+    if fleet != nil {
+      // What the node holds verified now: the views and blobs the run left, scanned again.
+      let after = try session.observe(loaded.state, cache: registry, ledger: ledger)
+      let outcome: RunOutcome = summary.cancelled != nil ? .interrupted : summary.isSuccess ? .ok : .failed
+      report(to: fleet, desired: loaded.state, observed: after, plan: plan, lastApply: outcome)
+    }
+    return .applied(plan, summary)
   }
 
   /// Refuses a saved plan made for another node or from other desired-state files.

@@ -16,14 +16,18 @@ public struct Session: Sendable {
   public var sources: SourceSettings?
   /// Where the node publishes Hub models as a Hugging Face cache, if anywhere.
   public var hfCache: String?
+  /// The fleet registry's connection string, when the node is in a fleet; nil for one node on
+  /// its embedded SQLite file.
+  public var registry: String?
 
   /// Creates a session.
-  public init(desired: String, root: String, node: String, sources: SourceSettings? = nil, hfCache: String? = nil) {
+  public init(desired: String, root: String, node: String, sources: SourceSettings? = nil, hfCache: String? = nil, registry: String? = nil) {
     self.desired = DesiredDirectory(path: desired)
     self.root = NodeRoot(root)
     self.node = node
     self.sources = sources
     self.hfCache = hfCache
+    self.registry = registry
   }
 
   /// Reads and validates the desired state; throws `DesiredDirectory.ReadError` or `DiagnosticsError`.

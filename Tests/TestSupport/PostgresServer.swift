@@ -106,6 +106,11 @@ public final class PostgresServer: @unchecked Sendable {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    // The server pg_ctl starts lives on: it must not inherit this process's other descriptors
+    // (a pipe another test server waits to see closed, say).
+    for fd in 3..<Int32(min(sysconf(Int32(_SC_OPEN_MAX)), 4096)) where fcntl(fd, F_GETFD) != -1 {
+      posix_spawn_file_actions_addclose(&actions, fd)
+    }
     let argv = command.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid = pid_t()

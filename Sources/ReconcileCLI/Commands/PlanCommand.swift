@@ -20,7 +20,8 @@ struct PlanCommand: ParsableCommand {
 
   func run() throws {
     let plan = try ErrorReporting.run {
-      let plan = try global.session().plan()
+      let reporter = ProgressReporter(live: false, format: .text)
+      let plan = try Reconciler(session: try global.session(), settings: ReconcileSettings(lockTimeout: 0, user: "", command: ""), events: reporter.handle).plan()
       if let output {
         do {
           try PlanRenderer.json(plan).write(toFile: output, atomically: true, encoding: .utf8)

@@ -27,6 +27,6 @@ struct GlobalOptions: ParsableArguments {
 
   /// A session for settings already resolved.
   func session(_ settings: Settings) -> Session {
-    Session(desired: settings.desired, root: settings.root, node: settings.node, sources: settings.sources, hfCache: settings.hfCache)
+    Session(desired: settings.desired, root: settings.root, node: settings.node, sources: settings.sources, hfCache: settings.hfCache, registry: settings.registry)
   }
 }

@@ -11,9 +11,11 @@ struct Settings {
   var sources: SourceSettings
   /// Where to publish Hub models as a Hugging Face cache, if anywhere.
   var hfCache: String?
+  /// The fleet registry (`postgresql://…` or a libpq `key=value` string), if the node is in one.
+  var registry: String?
 
   static let defaultConfig = "/etc/reconcile/config.toml"
-  static let configKeys = ["desired", "root", "node", "hf_cache", "hf_endpoint"] + S3Settings.configKeys
+  static let configKeys = ["desired", "root", "node", "registry", "hf_cache", "hf_endpoint"] + S3Settings.configKeys
 
   static func resolve(flags: GlobalOptions, environment: [String: String]) throws -> Settings {
     let config = try ConfigFile.load(path: flags.config ?? environment["RECONCILE_CONFIG"], defaultPath: defaultConfig)
@@ -25,7 +27,8 @@ struct Settings {
       root: pick(flags.root, "RECONCILE_ROOT", "root") ?? "/var/lib/reconcile",
       node: pick(flags.node, "RECONCILE_NODE", "node") ?? hostName(),
       sources: try SourceSettings.from(environment: environment, config: config),
-      hfCache: pick(nil, "RECONCILE_HF_CACHE", "hf_cache"))
+      hfCache: pick(nil, "RECONCILE_HF_CACHE", "hf_cache"),
+      registry: pick(nil, "RECONCILE_REGISTRY", "registry"))
   }
 
   static func hostName() -> String {

@@ -65,6 +65,9 @@ final class ProgressReporter: @unchecked Sendable {
       if live { draw() }
     case .finished:
       if live { clear() }
+    case .warning(let message):
+      if live { clear() }
+      line("warning: \(message)")
     }
   }
 

@@ -16,6 +16,9 @@ public enum ApplyEvent: Sendable, Encodable {
   case actionFinished(ApplyAction, ActionOutcome)
   /// The run ended.
   case finished(ApplySummary)
+  /// Something the operator should know that does not stop the run (the fleet registry is
+  /// unreachable, say).
+  case warning(String)
 }
 
 extension ApplyEvent {
@@ -33,6 +36,7 @@ extension ApplyEvent {
     case .retrying: "retry"
     case .actionFinished(_, let outcome): outcome.isSuccess ? "done" : "failed"
     case .finished: "finished"
+    case .warning: "warning"
     }
   }
 
@@ -79,6 +83,8 @@ extension ApplyEvent {
       try container.encode(summary.failures.map(\.cause), forKey: .failures)
       try container.encode((summary.seconds * 100).rounded() / 100, forKey: .seconds)
       try container.encodeIfPresent(summary.cancelled, forKey: .cancelled)
+    case .warning(let message):
+      try container.encode(message, forKey: .cause)
     }
   }
 }

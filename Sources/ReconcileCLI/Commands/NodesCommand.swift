@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import ReconcileCore
+import ReconcileRuntime
+
+/// `reconcile nodes`: the fleet's nodes as the registry knows them.
+struct NodesCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "nodes", abstract: "List the fleet's nodes: state, heartbeat, disk, VRAM, what each holds, the last apply.",
+    subcommands: [List.self, Remove.self], defaultSubcommand: List.self)
+
+  /// `reconcile nodes [--json]`.
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the fleet's nodes (the default).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print the nodes as JSON.") var json = false
+
+    func run() throws {
+      try ErrorReporting.run {
+        let registry = try FleetRegistryOption.open(try global.settings())
+        let nodes = try registry.nodes()
+        print(json ? try NodesRenderer.json(nodes, now: Date()) : NodesRenderer.text(nodes, now: Date()), terminator: "")
+      }
+    }
+  }
+
+  /// `reconcile nodes remove NAME`.
+  struct Remove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "remove", abstract: "Deregister a node by hand: its row, holdings and ledger leave the registry.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The node's name.") var name: String
+
+    func run() throws {
+      try ErrorReporting.run {
+        let registry = try FleetRegistryOption.open(try global.settings())
+        guard try registry.removeNode(name) else { throw ValidationError("node '\(name)' is not registered in \(registry.target)") }
+        print("Removed node \(name) from \(registry.target).")
+      }
+    }
+  }
+}
+
+/// `reconcile registry migrate`: brings the fleet registry's schema to this build's version.
+struct RegistryCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "registry", abstract: "Manage the fleet registry (PostgreSQL).", subcommands: [Migrate.self])
+
+  /// `reconcile registry migrate`.
+  struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "migrate", abstract: "Create or upgrade the fleet registry's tables (needs a role that may create them).")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      try ErrorReporting.run {
+        let registry = try FleetRegistryOption.open(try global.settings())
+        let applied = registry.appliedMigrations
+        print(applied.isEmpty
+          ? "Registry \(registry.target) is at schema version \(try registry.schemaVersion()); nothing to do."
+          : "Registry \(registry.target) migrated to schema version \(try registry.schemaVersion()) (applied \(applied.map(String.init).joined(separator: ", "))).")
+      }
+    }
+  }
+}
+
+/// Opens the fleet registry the settings name, or says how to name one.
+enum FleetRegistryOption {
+  static func open(_ settings: Settings) throws -> PostgresRegistry {
+    guard let conninfo = settings.registry else {
+      throw ValidationError("no fleet registry is configured; set registry = \"postgresql://…\" in the node config, or RECONCILE_REGISTRY")
+    }
+    return try PostgresRegistry(conninfo)
+  }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import ReconcileCore
+@testable import ReconcileRuntime
+
+/// Nodes in a fleet registry on a real PostgreSQL cluster, on the built binary: apply and plan
+/// report heartbeats and holdings, `reconcile nodes` lists them, a stopped database is a
+/// warning (the node keeps working on its local ledger), and `nodes remove` deregisters.
+@Suite(.serialized) struct FleetTests {
+  /// Runs the binary as `node` on its own root, in the fleet `registry`.
+  static func run(_ fixture: ApplyFixture, _ command: [String], node: String, registry: String?) throws -> Binary.Result {
+    let root = fixture.directory.path + "/root-\(node)"
+    return try Binary.run(
+      command + ["--desired", fixture.desired, "--root", root, "--node", node], environment: registry.map { ["RECONCILE_REGISTRY": $0] } ?? [:],
+      in: fixture.directory.url)
+  }
+
+  static func nodes(_ registry: String, in fixture: ApplyFixture) throws -> [[String: Any]] {
+    let listed = try Binary.run(["nodes", "--json"], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(listed.status == 0, "\(listed.stdout)\(listed.stderr)")
+    let document = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
+    return try #require(document["nodes"] as? [[String: Any]])
+  }
+
+  static func holdings(_ node: [String: Any]) -> [String] {
+    ((node["node"] as? [String: Any])?["holdings"] as? [[String: Any]] ?? []).compactMap { $0["variant"] as? String }
+  }
+
+  @Test func nodesReportToTheRegistryAndKeepWorkingWhenItIsDown() throws {
+    let server = try PostgresServer()
+    defer { server.stop() }
+    let base = try server.createDatabase("fleet")
+    // The password is ignored by the test cluster (trust) but must never be printed.
+    let registry = base.replacingOccurrences(of: "postgres@", with: "postgres:pw-do-not-print@")
+    let fixture = try ApplyFixture()
+    let files = try ApplyTests.alpha(fixture)
+
+    let migrated = try Binary.run(["registry", "migrate"], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(migrated.status == 0 && migrated.stdout.contains("migrated to schema version 1"), "\(migrated.stdout)\(migrated.stderr)")
+    #expect(!migrated.stdout.contains("pw-do-not-print") && migrated.stdout.contains("postgres:***@"), "\(migrated.stdout)")
+
+    for node in ["gpu-a", "gpu-b"] {
+      let applied = try Self.run(fixture, ["apply", "--auto-approve"], node: node, registry: registry)
+      #expect(applied.status == 0, "\(node): \(applied.stdout)\(applied.stderr)")
+    }
+    var listed = try Self.nodes(registry, in: fixture)
+    #expect(listed.compactMap { ($0["node"] as? [String: Any])?["heartbeat"] as? [String: Any] }.compactMap { $0["node"] as? String } == ["gpu-a", "gpu-b"])
+    #expect(listed.allSatisfy { Self.holdings($0) == ["alpha@1:fp16"] && $0["state"] as? String == "ready" }, "\(listed)")
+    let text = try Binary.run(["nodes"], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(text.stdout.hasPrefix("NODE   POOL  STATE  HEARTBEAT"), "\(text.stdout)")
+    #expect(text.stdout.contains("ok "), "the last apply's outcome: \(text.stdout)")
+
+    // The database stops: apply still converges on the node's own ledger, and says so.
+    try server.halt()
+    let beta = try fixture.makeFile("beta/weights.bin", size: 64 << 10)
+    try fixture.writeDesired([
+      ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": files]),
+      ModelSpec(name: "beta", sources: [fixture.source("beta")], variants: ["raw": ["weights.bin": beta]]),
+    ])
+    let offline = try Self.run(fixture, ["apply", "--auto-approve"], node: "gpu-a", registry: registry)
+    #expect(offline.status == 0, "\(offline.stdout)\(offline.stderr)")
+    #expect(offline.stderr.contains("warning: registry postgresql://postgres:***@127.0.0.1"), "\(offline.stderr)")
+    #expect(offline.stderr.contains("this run uses the node's local ledger"), "\(offline.stderr)")
+    #expect(!(offline.stdout + offline.stderr).contains("pw-do-not-print"))
+    #expect(Stat(fixture.directory.path + "/root-gpu-a/models/beta/1/raw/weights.bin") != nil)
+
+    // Back up: the next plan reports what the node holds now.
+    try server.start()
+    let plan = try Self.run(fixture, ["plan"], node: "gpu-a", registry: registry)
+    #expect(plan.status == 0 && plan.stdout.contains("No changes."), "\(plan.stdout)\(plan.stderr)")
+    listed = try Self.nodes(registry, in: fixture)
+    #expect(Self.holdings(listed[0]) == ["alpha@1:fp16", "beta@1:raw"], "\(listed)")
+
+    let removed = try Binary.run(["nodes", "remove", "gpu-b"], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(removed.status == 0 && removed.stdout.contains("Removed node gpu-b"), "\(removed.stdout)\(removed.stderr)")
+    #expect(try Self.nodes(registry, in: fixture).count == 1)
+    let again = try Binary.run(["nodes", "remove", "gpu-b"], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(again.status == 1 && again.stderr.contains("error: node 'gpu-b' is not registered in"), "\(again.stderr)")
+  }
+
+  @Test func nodesWithoutARegistrySaysHowToConfigureOne() throws {
+    let fixture = try ApplyFixture()
+    let result = try Binary.run(["nodes"], in: fixture.directory.url)
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: no fleet registry is configured; set registry = \"postgresql://…\" in the node config, or RECONCILE_REGISTRY\n", "\(result.stderr)")
+  }
+}
