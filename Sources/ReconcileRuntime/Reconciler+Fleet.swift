@@ -22,20 +22,33 @@ extension Reconciler {
 
   /// Reports this node to the fleet: its heartbeat (pool, state, disk, VRAM, the last apply)
   /// and what it holds verified now. A failure is a warning.
-  func report(to fleet: PostgresRegistry?, desired: DesiredState, observed: ObservedState, plan: Plan, lastApply: RunOutcome?) {
+  func report(to fleet: PostgresRegistry?, desired: DesiredState, observed: ObservedState, lastApply: RunOutcome? = nil, commit: String? = nil) {
     guard let fleet else { return }
     let node = session.node
-    let declared = desired.pools.lazy.flatMap(\.nodes).first { $0.name == node }
+    let pool = desired.pools.first { $0.nodes.contains { $0.name == node } }
+    let declared = pool?.nodes.first { $0.name == node }
     let now = clock()
     let heartbeat = NodeHeartbeat(
-      node: node, pool: plan.pool, state: declared?.draining == true ? .draining : .ready, diskTotal: observed.filesystem?.total,
+      node: node, pool: pool?.name, state: declared?.draining == true ? .draining : .ready, diskTotal: observed.filesystem?.total,
       diskFree: observed.filesystem?.available, vram: declared?.vram, agentVersion: reconcileVersion, at: now,
-      desiredCommit: lastApply == nil ? nil : plan.desired.commit, lastApply: lastApply.map { .init(outcome: $0.rawValue, at: now) })
+      desiredCommit: lastApply == nil ? nil : commit, lastApply: lastApply.map { .init(outcome: $0.rawValue, at: now) })
     do {
       try fleet.heartbeat(heartbeat)
       try fleet.replaceHoldings(node: node, HeldVariant.verified(in: desired, observed), at: now)
     } catch {
       events(.warning("cannot report node '\(node)' to the fleet: \(error)"))
+    }
+  }
+
+  /// The fleet as the registry sees it now, for placement and make-before-break; nil without a
+  /// registry, or when it cannot be read (a warning; placement then counts every declared node).
+  func snapshot(of fleet: PostgresRegistry?, policy: Policy) -> FleetSnapshot? {
+    guard let fleet else { return nil }
+    do {
+      return FleetSnapshot(nodes: try fleet.nodes(), takenAt: clock(), ttl: Double(policy.nodeTTL))
+    } catch {
+      events(.warning("cannot read the fleet from the registry: \(error); placement counts every declared node"))
+      return nil
     }
   }
 }

@@ -78,9 +78,9 @@ public final class Reconciler: Sendable {
     let ledger: (any NodeLedger)? = try fleet?.ledger(node: session.node) ?? cache?.ledger(node: session.node)
     let observed = try session.observe(loaded.state, cache: cache, ledger: ledger)
     if session.holdsRoot { try session.checkTenantGroups(loaded.state) }
-    let plan = try session.plan(loaded.state, observed, digest: desiredDigest, at: clock())
-    report(to: fleet, desired: loaded.state, observed: observed, plan: plan, lastApply: nil)
-    return plan
+    report(to: fleet, desired: loaded.state, observed: observed)
+    let members = snapshot(of: fleet, policy: loaded.state.policy)
+    return try session.plan(loaded.state, observed, digest: desiredDigest, at: clock(), fleet: members)
   }
 
   /// Takes the root's lock, plans (or checks `saved` against what is on disk now), asks
@@ -103,26 +103,26 @@ public final class Reconciler: Sendable {
     let fleet = openFleet()
     let ledger: any NodeLedger = try fleet?.ledger(node: session.node) ?? registry.ledger(node: session.node)
     let observed = try session.observe(loaded.state, cache: registry, ledger: ledger)
+    // The node reports itself first, so the snapshot it plans from counts it as alive.
+    report(to: fleet, desired: loaded.state, observed: observed)
+    let members = snapshot(of: fleet, policy: loaded.state.policy)
     let now = clock()
     let plan: Plan
     if let saved {
-      let fresh = try Planner.plan(loaded.state, observed, on: session.node, at: saved.createdAt)
+      let fresh = try Planner.plan(loaded.state, observed, on: session.node, at: saved.createdAt, fleet: members)
       try Self.check(saved, against: fresh, observedDigest: Session.digest(of: observed), session: session)
       plan = saved
     } else {
-      plan = try session.plan(loaded.state, observed, digest: desiredDigest, at: now)
+      plan = try session.plan(loaded.state, observed, digest: desiredDigest, at: now, fleet: members)
     }
     // A node that serves tenants keeps its store private from the first byte on.
     if !plan.target.tenants.isEmpty { try TenantViews(root: root).lockDownRoot() }
     guard plan.hasChanges else {
       try Applier.recordGrace(plan, ledger: ledger)
-      report(to: fleet, desired: loaded.state, observed: observed, plan: plan, lastApply: .ok)
+      report(to: fleet, desired: loaded.state, observed: observed, lastApply: .ok, commit: plan.desired.commit)
       return .noChanges(plan)
     }
-    guard try approve(plan) else {
-      report(to: fleet, desired: loaded.state, observed: observed, plan: plan, lastApply: nil)
-      return .declined(plan)
-    }
+    guard try approve(plan) else { return .declined(plan) }
     let policy = loaded.state.policy
     var options = ApplyOptions(concurrency: policy.concurrency, retry: policy.retry, user: settings.user, command: settings.command, sourceBase: session.desired.path)
     options.connectTimeout = settings.connectTimeout
@@ -135,7 +135,7 @@ public final class Reconciler: Sendable {
       // What the node holds verified now: the views and blobs the run left, scanned again.
       let after = try session.observe(loaded.state, cache: registry, ledger: ledger)
       let outcome: RunOutcome = summary.cancelled != nil ? .interrupted : summary.isSuccess ? .ok : .failed
-      report(to: fleet, desired: loaded.state, observed: after, plan: plan, lastApply: outcome)
+      report(to: fleet, desired: loaded.state, observed: after, lastApply: outcome, commit: plan.desired.commit)
     }
     return .applied(plan, summary)
   }

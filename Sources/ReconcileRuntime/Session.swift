@@ -81,8 +81,8 @@ public struct Session: Sendable {
   }
 
   /// Plans from what was loaded and observed, stamped and with Hub revisions pinned.
-  func plan(_ desiredState: DesiredState, _ observed: ObservedState, digest: String, at now: Date) throws -> Plan {
-    var plan = try Planner.plan(desiredState, observed, on: node, at: now)
+  func plan(_ desiredState: DesiredState, _ observed: ObservedState, digest: String, at now: Date, fleet: FleetSnapshot? = nil) throws -> Plan {
+    var plan = try Planner.plan(desiredState, observed, on: node, at: now, fleet: fleet)
     plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: digest)
     plan.observedDigest = Self.digest(of: observed)
     return pinningHubRevisions(plan)

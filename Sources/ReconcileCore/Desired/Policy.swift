@@ -12,6 +12,8 @@ public struct Policy: Sendable, Hashable, Codable {
   public var retry: RetryPolicy
   /// Default quotas by tier name.
   public var tiers: [String: Quota]
+  /// Seconds after its last heartbeat that a node of a fleet stops counting (`fleet.node_ttl`).
+  public var nodeTTL: Int64 = 15 * 60
 
   /// Creates a policy; the defaults are those of DESIGN.md.
   public init(

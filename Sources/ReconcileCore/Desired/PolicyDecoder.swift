@@ -2,8 +2,9 @@
 struct PolicyDecoder {
   let sink: DiagnosticSink
 
-  static let keys = ["min_free", "eviction", "gc_grace", "concurrency", "retry", "tiers"]
+  static let keys = ["min_free", "eviction", "gc_grace", "concurrency", "retry", "tiers", "fleet"]
   static let retryKeys = ["attempts", "backoff", "max_backoff"]
+  static let fleetKeys = ["node_ttl"]
 
   func decode(_ node: DocumentNode) -> Policy {
     var policy = Policy()
@@ -16,6 +17,11 @@ struct PolicyDecoder {
       policy.retry.attempts = retryReader.integer("attempts", minimum: 1, limit: 100) ?? policy.retry.attempts
       policy.retry.backoff = retryReader.seconds("backoff") ?? policy.retry.backoff
       policy.retry.maxBackoff = retryReader.seconds("max_backoff") ?? policy.retry.maxBackoff
+    }
+    if let fleet = reader.value("fleet"), let fleetReader = MappingReader(fleet, what: "policy.fleet", known: Self.fleetKeys, sink: sink) {
+      if let ttl = fleetReader.seconds("node_ttl") {
+        if ttl > 0 { policy.nodeTTL = ttl } else { sink.error((fleetReader.value("node_ttl") ?? fleet).location, "'node_ttl' in policy.fleet must be longer than 0 s") }
+      }
     }
     for entry in reader.entries("tiers") ?? [] {
       guard Names.isValid(entry.key) else {

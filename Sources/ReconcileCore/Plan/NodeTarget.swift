@@ -10,13 +10,21 @@ public struct NodeTarget: Sendable, Hashable {
   public var variants: Set<VariantID>
   /// Variants no one may evict: pinned by their model or by a tenant's reference.
   public var pinned: Set<VariantID>
+  /// What every node of the pool holds after placement (empty without pools), to tell where a
+  /// variant that leaves this node goes.
+  public var assignment: [String: Set<VariantID>] = [:]
+  /// Copies of each variant the pool keeps (`replicas`, else every node that takes replicas).
+  public var replicas = 0
 
   /// Works out what `node` holds under `desired`.
   ///
   /// Without pools, the node holds what every tenant uses (every declared variant when there are
   /// no tenants). With pools, the node's pool places what the tenants it serves use on `replicas`
   /// of its nodes; a draining node holds nothing. Either way, `requires:` is followed.
-  public static func resolve(_ desired: DesiredState, node: String) throws(PlanError) -> NodeTarget {
+  ///
+  /// With a `fleet` snapshot, placement skips nodes that are not live and ready there and keeps
+  /// variants on the nodes that hold them verified (see `PlacementEngine.assign`).
+  public static func resolve(_ desired: DesiredState, node: String, fleet: FleetSnapshot? = nil) throws(PlanError) -> NodeTarget {
     guard !desired.pools.isEmpty else {
       let pinned = pinnedVariants(desired, servedBy: nil)
       let wanted = wantedVariants(desired, servedBy: nil)
@@ -28,10 +36,13 @@ public struct NodeTarget: Sendable, Hashable {
       throw .unknownNode(node, known: desired.pools.map { ($0.name, $0.nodes.map(\.name)) })
     }
     let pinned = pinnedVariants(desired, servedBy: pool)
-    if poolNode.draining { return NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: [], pinned: pinned) }
     let wanted = wantedVariants(desired, servedBy: pool)
-    let assignment = PlacementEngine.assign(wanted, sizes: variantSizes(desired), in: pool, keeping: desired.policy.minFree)
-    return NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], in: desired), pinned: pinned)
+    let assignment = PlacementEngine.assign(
+      wanted, sizes: variantSizes(desired), vram: variantVRAM(desired), in: pool, keeping: desired.policy.minFree, fleet: fleet, me: node)
+    var target = NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], in: desired), pinned: pinned)
+    target.assignment = assignment.mapValues { closure(of: $0, in: desired) }
+    target.replicas = min(pool.replicas ?? assignment.count, assignment.count)
+    return target
   }
 
   /// What the tenants served by `pool` use (all tenants when `pool` is nil); every variant when
@@ -85,6 +96,15 @@ public struct NodeTarget: Sendable, Hashable {
       }
     }
     return pinned
+  }
+
+  /// The GPU memory each variant that declares one needs.
+  static func variantVRAM(_ desired: DesiredState) -> [VariantID: Int64] {
+    var vram: [VariantID: Int64] = [:]
+    for model in desired.models {
+      for variant in model.variants { if let needed = variant.vram { vram[VariantID(model: model.id, variant: variant.name)] = needed } }
+    }
+    return vram
   }
 
   static func variantSizes(_ desired: DesiredState) -> [VariantID: Int64] {

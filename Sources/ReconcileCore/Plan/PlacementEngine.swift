@@ -3,24 +3,42 @@
 /// Every agent of a fleet runs this with the same inputs and so computes the same assignment
 /// without talking to the others.
 public enum PlacementEngine {
-  /// Which variants each non-draining node of `pool` holds. Without `replicas`, all of them.
+  /// Which variants each node of `pool` that can take replicas holds. Without `replicas`, all of them.
   ///
-  /// `minFree` is the headroom every node keeps, so binpack fills a node only up to its disk minus it.
-  public static func assign(_ wanted: Set<VariantID>, sizes: [VariantID: Int64], in pool: Pool, keeping minFree: Headroom = .bytes(0)) -> [String: Set<VariantID>] {
-    let nodes = pool.nodes.filter { !$0.draining }
+  /// A node takes replicas unless it is draining (declared, or in the registry) or, with a
+  /// `fleet` snapshot, not live and ready there (`me`, the node planning, always counts as
+  /// live: it is running now). A variant goes only to nodes whose declared `vram` fits it, and
+  /// stays on the live nodes that hold it verified (sticky) before new ones are chosen, so a
+  /// join moves nothing and a leave moves only what the leaver held. `minFree` is the headroom
+  /// every node keeps, so binpack fills a node only up to its disk minus it. The result does
+  /// not depend on the order of any input.
+  public static func assign(
+    _ wanted: Set<VariantID>, sizes: [VariantID: Int64], vram: [VariantID: Int64] = [:], in pool: Pool, keeping minFree: Headroom = .bytes(0),
+    fleet: FleetSnapshot? = nil, me: String? = nil
+  ) -> [String: Set<VariantID>] {
+    let nodes = pool.nodes.filter { node in
+      guard !node.draining else { return false }
+      guard let fleet, node.name != me else { return true }
+      return fleet.isLive(node.name) && fleet.node(node.name)?.heartbeat.state == .ready
+    }.sorted { $0.name < $1.name }
     var result = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, Set<VariantID>()) })
     guard !nodes.isEmpty else { return result }
     let replicas = min(pool.replicas ?? nodes.count, nodes.count)
-    if replicas == nodes.count {
-      for node in nodes { result[node.name] = wanted }
-      return result
+    func candidates(_ variant: VariantID) -> [PoolNode] {
+      guard let needed = vram[variant] else { return nodes }
+      return nodes.filter { ($0.vram ?? .max) >= needed }
     }
+    func holders(_ variant: VariantID) -> Set<String> { Set(fleet?.holders(of: variant) ?? []) }
     switch pool.placement {
     case .spread:
       for variant in wanted {
         let key = variant.description
-        let ranked = nodes.map { (rendezvousWeight(key, $0.name), $0.name) }.sorted { $0 > $1 }
-        for (_, name) in ranked.prefix(replicas) { result[name, default: []].insert(variant) }
+        let ranked = candidates(variant).map { (rendezvousWeight(key, $0.name), $0.name) }.sorted { $0 > $1 }.map(\.1)
+        let count = min(replicas, ranked.count)
+        let held = holders(variant)
+        let sticky = ranked.filter { held.contains($0) }.prefix(count)
+        let fresh = ranked.filter { !held.contains($0) }.prefix(count - sticky.count)
+        for name in sticky + fresh { result[name, default: []].insert(variant) }
       }
     case .leastLoaded, .binpack:
       // Largest first, ties by name, so the greedy result does not depend on set order.
@@ -29,15 +47,21 @@ public enum PlacementEngine {
       let disk = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0.disk - minFree.bytes(ofDisk: $0.disk)) })
       for variant in ordered {
         let size = sizes[variant] ?? 0
+        let names = candidates(variant).map(\.name)
+        let count = min(replicas, names.count)
+        let held = holders(variant)
+        let byLoad = { (list: [String]) in list.sorted { (load[$0] ?? 0, $0) < (load[$1] ?? 0, $1) } }
+        let sticky = Array(byLoad(names.filter { held.contains($0) }).prefix(count))
+        let others = names.filter { !held.contains($0) }
         let chosen: [String]
         if pool.placement == .leastLoaded {
-          chosen = nodes.map(\.name).sorted { (load[$0] ?? 0, $0) < (load[$1] ?? 0, $1) }.prefix(replicas).map { $0 }
+          chosen = sticky + byLoad(others).prefix(count - sticky.count)
         } else {
           // Fullest node that still has room; when none has, the emptiest.
-          let fits = nodes.map(\.name).filter { (load[$0] ?? 0) + size <= (disk[$0] ?? 0) }
+          let fits = others.filter { (load[$0] ?? 0) + size <= (disk[$0] ?? 0) }
           let fullest = fits.sorted { (load[$0] ?? 0, $1) > (load[$1] ?? 0, $0) }
-          let rest = nodes.map(\.name).filter { !fits.contains($0) }.sorted { (load[$0] ?? 0, $0) < (load[$1] ?? 0, $1) }
-          chosen = Array((fullest + rest).prefix(replicas))
+          let rest = byLoad(others.filter { !fits.contains($0) })
+          chosen = sticky + (fullest + rest).prefix(count - sticky.count)
         }
         for name in chosen {
           result[name, default: []].insert(variant)

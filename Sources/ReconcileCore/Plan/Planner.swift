@@ -3,8 +3,12 @@ import Foundation
 /// Computes plans: pure functions of desired state, observed state, node and time.
 public enum Planner {
   /// The changes that make `observed` match `desired` on `node`. No I/O.
-  public static func plan(_ desired: DesiredState, _ observed: ObservedState, on node: String, at now: Date) throws(PlanError) -> Plan {
-    let target = try NodeTarget.resolve(desired, node: node)
+  ///
+  /// With a `fleet` snapshot, placement counts only live, ready nodes, and a variant that
+  /// placement moved to other nodes leaves this one only once they hold it verified
+  /// (make-before-break).
+  public static func plan(_ desired: DesiredState, _ observed: ObservedState, on node: String, at now: Date, fleet: FleetSnapshot? = nil) throws(PlanError) -> Plan {
+    let target = try NodeTarget.resolve(desired, node: node, fleet: fleet)
     let unlocked = target.variants.filter { desired.model($0.model)?.variant($0.variant)?.needsLock == true }.sorted()
     if !unlocked.isEmpty {
       let stale = unlocked.filter { desired.model($0.model)?.variant($0.variant)?.lock != nil }
@@ -15,20 +19,27 @@ public enum Planner {
     let index = ObservedIndex(observed)
     let served = TenantUsage.served(by: target, in: desired)
     var changes = wantedChanges(desired, target, observed, index, charges: transferCharges(desired, target, served))
-    var (evictions, kept) = unwanted(desired, target, observed, now: now)
+    var (evictions, kept) = unwanted(desired, target, observed, now: now, fleet: fleet)
     let usedNow = index.referencedBytes(observed.variants.keys)
     var usedAfter = projectedUse(desired, target, observed, index, keeping: kept.map(\.variant))
 
     let capacity = target.poolNode?.disk ?? observed.filesystem?.total
     let minFree = capacity.map { desired.policy.minFree.bytes(ofDisk: $0) } ?? 0
     if let capacity {
-      // Under pressure, unwanted variants still in their grace period go early, least recently used first.
-      var graceful = kept.filter { if case .inGracePeriod = $0.reason { true } else { false } }
-      graceful.sort { (observed.lastUse[$0.variant] ?? .distantPast, $0.variant) < (observed.lastUse[$1.variant] ?? .distantPast, $1.variant) }
-      for candidate in graceful where usedAfter > capacity - minFree && desired.policy.eviction != .none {
-        guard case .inGracePeriod(let since) = candidate.reason else { continue }
+      // Under pressure, unwanted variants still in their grace period go early, least recently
+      // used first; then, loudly, variants still waiting for their new nodes to verify them.
+      func recency(_ kept: KeptVariant) -> (Date, VariantID) { (observed.lastUse[kept.variant] ?? .distantPast, kept.variant) }
+      let graceful = kept.filter { if case .inGracePeriod = $0.reason { true } else { false } }.sorted { recency($0) < recency($1) }
+      let waiting = kept.filter { if case .waitingForReplicas = $0.reason { true } else { false } }.sorted { recency($0) < recency($1) }
+      for candidate in graceful + waiting where usedAfter > capacity - minFree && desired.policy.eviction != .none {
+        let reason: Reason
+        switch candidate.reason {
+        case .inGracePeriod(let since): reason = .diskPressure(since: since)
+        case .waitingForReplicas(let nodes): reason = .diskPressureBeforeReplicas(nodes: nodes)
+        default: continue
+        }
         kept.removeAll { $0.variant == candidate.variant }
-        evictions.append(Change(action: .evict, subject: ChangeSubject(variant: candidate.variant), digest: nil, bytes: 0, reason: .diskPressure(since: since)))
+        evictions.append(Change(action: .evict, subject: ChangeSubject(variant: candidate.variant), digest: nil, bytes: 0, reason: reason))
         usedAfter = projectedUse(desired, target, observed, index, keeping: kept.map(\.variant))
       }
       if usedAfter > capacity - minFree {
@@ -147,13 +158,16 @@ public enum Planner {
   }
 
   /// Variants on disk the node should not hold: evicted, or kept with the reason.
-  static func unwanted(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, now: Date) -> ([Change], [KeptVariant]) {
+  static func unwanted(_ desired: DesiredState, _ target: NodeTarget, _ observed: ObservedState, now: Date, fleet: FleetSnapshot? = nil) -> ([Change], [KeptVariant]) {
     var evictions: [Change] = []
     var kept: [KeptVariant] = []
     for id in observed.variants.keys.sorted() where !target.variants.contains(id) {
       let since = observed.unwantedSince[id] ?? now
       if target.pinned.contains(id) {
         kept.append(KeptVariant(variant: id, bytes: 0, reason: .pinned))
+      } else if let fleet, let waiting = waitingFor(id, target, fleet) {
+        // Make-before-break: placement moved it to other nodes that do not hold it verified yet.
+        kept.append(KeptVariant(variant: id, bytes: 0, reason: .waitingForReplicas(nodes: waiting)))
       } else if target.poolNode?.draining == true {
         evictions.append(Change(action: .evict, subject: ChangeSubject(variant: id), digest: nil, bytes: 0, reason: .nodeDraining))
       } else if desired.policy.eviction == .none {
@@ -165,6 +179,17 @@ public enum Planner {
       }
     }
     return (evictions, kept)
+  }
+
+  /// The nodes placement moved `id` to that do not hold it verified yet, when fewer than the
+  /// pool's copies are verified on live nodes other than this one; nil when enough are, or
+  /// when no other node is to hold it (the variant is simply no longer wanted).
+  static func waitingFor(_ id: VariantID, _ target: NodeTarget, _ fleet: FleetSnapshot) -> [String]? {
+    let assigned = target.assignment.filter { $0.key != target.node && $0.value.contains(id) }.map(\.key).sorted()
+    guard !assigned.isEmpty else { return nil }
+    let holders = Set(fleet.holders(of: id)).subtracting([target.node])
+    guard holders.count < min(max(target.replicas, 1), assigned.count) else { return nil }
+    return assigned.filter { !holders.contains($0) }
   }
 
   /// Fills in each kept variant's bytes: blobs that neither a wanted variant nor another kept

@@ -30,6 +30,10 @@ public enum Reason: Sendable, Hashable {
   case tenantDropped
   /// The view of a tenant this node no longer serves.
   case tenantNotServed
+  /// Placement moved the variant to these nodes; it stays here until they verified it.
+  case waitingForReplicas(nodes: [String])
+  /// Evicted before these nodes verified it, because a download this node needs wants the space.
+  case diskPressureBeforeReplicas(nodes: [String])
 
   /// The short form a human plan prints.
   public func summary(now: Date) -> String {
@@ -54,12 +58,20 @@ public enum Reason: Sendable, Hashable {
     case .evictionDisabled: "unwanted, eviction is none"
     case .tenantDropped: "the tenant no longer uses it"
     case .tenantNotServed: "this node no longer serves the tenant"
+    case .waitingForReplicas(let nodes): "waiting for \(Self.list(nodes)) to verify it"
+    case .diskPressureBeforeReplicas(let nodes): "DISK PRESSURE: evicted before \(Self.list(nodes)) verified it; fewer copies than replicas for a while"
     }
+  }
+
+  /// `a`, `a and b`, `a, b and c`.
+  static func list(_ names: [String]) -> String {
+    guard names.count > 1 else { return names.first ?? "another node" }
+    return names.dropLast().joined(separator: ", ") + " and " + (names.last ?? "")
   }
 }
 
 extension Reason: Codable {
-  private enum CodingKeys: String, CodingKey { case kind, expected, actual, since, verification }
+  private enum CodingKeys: String, CodingKey { case kind, expected, actual, since, verification, nodes }
 
   /// The stable name of the case in JSON.
   public var kind: String {
@@ -78,6 +90,8 @@ extension Reason: Codable {
     case .evictionDisabled: "eviction-disabled"
     case .tenantDropped: "tenant-dropped"
     case .tenantNotServed: "tenant-not-served"
+    case .waitingForReplicas: "waiting-for-replicas"
+    case .diskPressureBeforeReplicas: "disk-pressure-before-replicas"
     }
   }
 
@@ -90,6 +104,7 @@ extension Reason: Codable {
       try container.encode(actual, forKey: .actual)
     case .unverified(let verification): try container.encode(verification, forKey: .verification)
     case .notDesired(let since), .diskPressure(let since), .inGracePeriod(let since): try container.encode(since, forKey: .since)
+    case .waitingForReplicas(let nodes), .diskPressureBeforeReplicas(let nodes): try container.encode(nodes, forKey: .nodes)
     default: break
     }
   }
@@ -113,6 +128,8 @@ extension Reason: Codable {
     case "eviction-disabled": self = .evictionDisabled
     case "tenant-dropped": self = .tenantDropped
     case "tenant-not-served": self = .tenantNotServed
+    case "waiting-for-replicas": self = .waitingForReplicas(nodes: try container.decode([String].self, forKey: .nodes))
+    case "disk-pressure-before-replicas": self = .diskPressureBeforeReplicas(nodes: try container.decode([String].self, forKey: .nodes))
     default:
       throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown reason '\(kind)'")
     }
