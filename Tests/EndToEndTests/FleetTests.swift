@@ -80,6 +80,64 @@ import Testing
     #expect(again.status == 1 && again.stderr.contains("error: node 'gpu-b' is not registered in"), "\(again.stderr)")
   }
 
+  /// Which live nodes hold each variant verified, from `reconcile nodes --json`.
+  static func copies(_ registry: String, in fixture: ApplyFixture) throws -> [String: Set<String>] {
+    var copies: [String: Set<String>] = [:]
+    for node in try nodes(registry, in: fixture) {
+      guard let name = ((node["node"] as? [String: Any])?["heartbeat"] as? [String: Any])?["node"] as? String, node["state"] as? String != "not-ready" else { continue }
+      for variant in holdings(node) { copies[variant, default: []].insert(name) }
+    }
+    return copies
+  }
+
+  @Test func aDrainKeepsEveryVariantOnALiveNodeThroughout() throws {
+    let server = try PostgresServer()
+    defer { server.stop() }
+    let registry = try server.createDatabase("drain")
+    let fixture = try ApplyFixture()
+    let alpha = try fixture.makeFile("alpha/weights.bin", size: 256 << 10)
+    let beta = try fixture.makeFile("beta/weights.bin", size: 128 << 10)
+    try fixture.writeDesired([
+      ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["raw": ["weights.bin": alpha]]),
+      ModelSpec(name: "beta", sources: [fixture.source("beta")], variants: ["raw": ["weights.bin": beta]]),
+    ])
+    func pools(draining: String?) throws {
+      let nodes = ["n1", "n2", "n3"].map { "{ name: \($0), disk: 1TiB\($0 == draining ? ", draining: true" : "") }" }
+      try fixture.directory.write("desired/pools.yaml", "pools:\n  - { name: p, replicas: 1, placement: spread, nodes: [\(nodes.joined(separator: ", "))] }\n")
+    }
+    try pools(draining: nil)
+    let variants = ["alpha@1:raw", "beta@1:raw"]
+    for _ in 0..<2 {
+      for node in ["n1", "n2", "n3"] {
+        let applied = try Self.run(fixture, ["apply", "--auto-approve"], node: node, registry: registry)
+        #expect(applied.status == 0, "\(node): \(applied.stdout)\(applied.stderr)")
+      }
+    }
+    let settled = try Self.copies(registry, in: fixture)
+    #expect(variants.allSatisfy { settled[$0]?.count == 1 }, "one replica each: \(settled)")
+    let drained = try #require(settled["alpha@1:raw"]?.first)
+
+    // The node holding alpha drains: it keeps alpha until another node verified it, and at every
+    // moment between runs each variant has a verified copy on a live node.
+    try pools(draining: drained)
+    for round in 0..<3 {
+      for node in ["n1", "n2", "n3"] {
+        let applied = try Self.run(fixture, ["apply", "--auto-approve"], node: node, registry: registry)
+        #expect(applied.status == 0, "round \(round) \(node): \(applied.stdout)\(applied.stderr)")
+        if node == drained, round == 0 {
+          #expect(applied.stdout.contains("kept: alpha@1:raw (waiting for ") && applied.stdout.contains("to verify it)"), "the drain waits: \(applied.stdout)")
+        }
+        let copies = try Self.copies(registry, in: fixture)
+        for variant in variants {
+          #expect((copies[variant]?.count ?? 0) >= 1, "round \(round) after \(node): \(variant) has no verified copy: \(copies)")
+        }
+      }
+    }
+    let final = try Self.copies(registry, in: fixture)
+    #expect(!(final["alpha@1:raw"] ?? []).contains(drained) && final["alpha@1:raw"]?.count == 1, "\(final)")
+    #expect(Stat(fixture.directory.path + "/root-\(drained)/models/alpha/1/raw/weights.bin") == nil, "the drained node evicted alpha")
+  }
+
   @Test func nodesWithoutARegistrySaysHowToConfigureOne() throws {
     let fixture = try ApplyFixture()
     let result = try Binary.run(["nodes"], in: fixture.directory.url)

@@ -52,6 +52,10 @@ struct ApplyCommand: ParsableCommand {
       switch outcome {
       case .noChanges(let plan):
         print("No changes. Node \(plan.node) matches the desired state.")
+        // A drain or move waiting for other nodes is worth a line: nothing changes yet, on purpose.
+        for kept in plan.kept {
+          if case .waitingForReplicas = kept.reason { print("kept: \(kept.variant) (\(kept.reason.summary(now: plan.createdAt)))") }
+        }
         return true
       case .declined:
         print("Apply cancelled; nothing was changed.")
