@@ -43,12 +43,13 @@ extension Reconciler {
   /// The fleet as the registry sees it now, for placement and make-before-break; nil without a
   /// registry, or when it cannot be read (a warning; placement then counts every declared node).
   func snapshot(of fleet: PostgresRegistry?, policy: Policy) -> FleetSnapshot? {
-    guard let fleet else { return nil }
+    guard session.registry != nil else { return nil }
+    guard let fleet else { return .unavailable(at: clock()) }
     do {
       return FleetSnapshot(nodes: try fleet.nodes(), takenAt: clock(), ttl: Double(policy.nodeTTL))
     } catch {
-      events(.warning("cannot read the fleet from the registry: \(error); placement counts every declared node"))
-      return nil
+      events(.warning("cannot read the fleet from the registry: \(error); placement counts every declared node and nothing placed elsewhere is evicted"))
+      return .unavailable(at: clock())
     }
   }
 }

@@ -137,6 +137,18 @@ import Testing
     #expect(half.kept.map(\.variant) == [n])
   }
 
+  @Test func whenTheRegistryIsUnreachableNothingPlacedElsewhereIsEvicted() throws {
+    let m = PlanFixture.id("m", "fp16")
+    let disk = DiskBuilder.build { disk in
+      disk.blob(1, size: 100)
+      disk.link(m, "a.bin", to: 1)
+    }
+    let plan = try Planner.plan(Self.drainDesired, disk, on: "n1", at: Self.now, fleet: .unavailable(at: Self.now))
+    #expect(plan.changes.isEmpty && plan.kept.map(\.variant) == [m], "\(plan.changes)")
+    #expect(plan.fleetUnavailable == true)
+    #expect(PlanRenderer.human(plan).contains("fleet registry unreachable: every declared node is taken as ready, and nothing placed elsewhere is evicted"))
+  }
+
   @Test func withoutARegistryADrainingNodeEvictsAsBefore() throws {
     let m = PlanFixture.id("m", "fp16")
     let disk = DiskBuilder.build { disk in

@@ -10,13 +10,21 @@ public struct FleetSnapshot: Sendable, Hashable, Codable {
   public var takenAt: Date
   /// Seconds after its last heartbeat that a node stops counting (`policy.fleet.node_ttl`).
   public var ttl: Double
+  /// True when the registry could not be read: placement then takes every declared node as
+  /// ready, and nothing placed elsewhere is evicted, since no one can tell whether it has
+  /// copies elsewhere.
+  public var unavailable: Bool
 
   /// Creates a snapshot.
-  public init(nodes: [FleetNode], takenAt: Date, ttl: Double) {
+  public init(nodes: [FleetNode], takenAt: Date, ttl: Double, unavailable: Bool = false) {
     self.nodes = nodes.sorted { $0.heartbeat.node < $1.heartbeat.node }
     self.takenAt = takenAt
     self.ttl = ttl
+    self.unavailable = unavailable
   }
+
+  /// The snapshot of a fleet whose registry did not answer.
+  public static func unavailable(at date: Date) -> FleetSnapshot { FleetSnapshot(nodes: [], takenAt: date, ttl: 0, unavailable: true) }
 
   /// The registry's record of `name`.
   public func node(_ name: String) -> FleetNode? { nodes.first { $0.heartbeat.node == name } }

@@ -25,6 +25,9 @@ public struct Plan: Sendable, Hashable, Codable {
   public var kept: [KeptVariant]
   /// Disk use before and after.
   public var disk: DiskForecast
+  /// True when the node is in a fleet whose registry did not answer: placement took every
+  /// declared node as ready and nothing placed elsewhere is evicted.
+  public var fleetUnavailable: Bool?
 
   /// Creates a plan.
   public init(

@@ -71,7 +71,9 @@ public enum Planner {
     kept.sort { $0.variant < $1.variant }
     let disk = DiskForecast(capacity: capacity, minFree: minFree, minFreeSetting: desired.policy.minFree.description, usedNow: usedNow, usedAfter: usedAfter)
     let planned = PlannedTarget(variants: target.variants.sorted(), pinned: target.pinned.sorted(), tenants: target.servedTenants(in: desired).map(\.name))
-    return Plan(node: node, pool: target.pool?.name, target: planned, createdAt: now, changes: changes, kept: kept, disk: disk)
+    var plan = Plan(node: node, pool: target.pool?.name, target: planned, createdAt: now, changes: changes, kept: kept, disk: disk)
+    if fleet?.unavailable == true { plan.fleetUnavailable = true }
+    return plan
   }
 
   /// Sets each eviction's phase: before the downloads when the node drains, the disk is under
@@ -187,6 +189,8 @@ public enum Planner {
   static func waitingFor(_ id: VariantID, _ target: NodeTarget, _ fleet: FleetSnapshot) -> [String]? {
     let assigned = target.assignment.filter { $0.key != target.node && $0.value.contains(id) }.map(\.key).sorted()
     guard !assigned.isEmpty else { return nil }
+    // Nobody can tell whether they hold it: keep it.
+    if fleet.unavailable { return assigned }
     let holders = Set(fleet.holders(of: id)).subtracting([target.node])
     guard holders.count < min(max(target.replicas, 1), assigned.count) else { return nil }
     return assigned.filter { !holders.contains($0) }

@@ -5,7 +5,11 @@ public enum PlanRenderer {
   /// The human form: a header, one line per action and model variant, a summary.
   public static func human(_ plan: Plan, color: Bool = false) -> String {
     let style = TextStyle(color: color)
-    var out = header(plan) + "\n\n"
+    var out = header(plan) + "\n"
+    if plan.fleetUnavailable == true {
+      out += "  fleet registry unreachable: every declared node is taken as ready, and nothing placed elsewhere is evicted\n"
+    }
+    out += "\n"
     let groups = PlanGroup.groups(of: plan)
     let rows = groups.map { row(for: $0, plan: plan) } + plan.kept.map { keptRow($0, now: plan.createdAt) }
     if !rows.isEmpty {
