@@ -108,6 +108,13 @@ import Testing
     }
     try pools(draining: nil)
     let variants = ["alpha@1:raw", "beta@1:raw"]
+    func catalog(_ arguments: [String] = []) throws -> Binary.Result {
+      try Binary.run(["catalog", "--desired", fixture.desired] + arguments, environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    }
+    let migrated = try Binary.run(["registry", "migrate"], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(migrated.status == 0, "\(migrated.stderr)")
+    let empty = try catalog()
+    #expect(empty.status == 2 && empty.stdout.contains("2 under-replicated"), "nothing holds anything yet: \(empty.stdout)\(empty.stderr)")
     for _ in 0..<2 {
       for node in ["n1", "n2", "n3"] {
         let applied = try Self.run(fixture, ["apply", "--auto-approve"], node: node, registry: registry)
@@ -117,6 +124,11 @@ import Testing
     let settled = try Self.copies(registry, in: fixture)
     #expect(variants.allSatisfy { settled[$0]?.count == 1 }, "one replica each: \(settled)")
     let drained = try #require(settled["alpha@1:raw"]?.first)
+    let healthy = try catalog(["--json"])
+    #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
+    #expect(healthy.stdout.contains("\"status\" : \"ok\"") && !healthy.stdout.contains("under-replicated"), "\(healthy.stdout)")
+    let picked = try catalog(["alpha", "--pick", "least-loaded"])
+    #expect(picked.status == 0 && picked.stdout == drained + "\n", "\(picked.stdout)\(picked.stderr)")
 
     // The node holding alpha drains: it keeps alpha until another node verified it, and at every
     // moment between runs each variant has a verified copy on a live node.
