@@ -15,7 +15,7 @@ import Testing
     let server = try PostgresServer.shared()
     let uri = try server.createDatabase()
     let first = try PostgresRegistry(uri)
-    #expect(first.appliedMigrations == [1])
+    #expect(first.appliedMigrations == Array(1...PostgresMigrations.latest))
     #expect(try PostgresRegistry(uri).appliedMigrations == [])
     #expect(try first.schemaVersion() == PostgresMigrations.latest)
 
@@ -91,6 +91,43 @@ import Testing
     #expect(try registry.removeNode("gpu-b"))
     #expect(try !registry.removeNode("gpu-b"))
     #expect(try registry.nodes().map(\.heartbeat.node) == ["gpu-a"])
+  }
+
+  @Test func aNodesRoleWritesOnlyItsOwnRowsAndAReaderWritesNothing() throws {
+    let server = try PostgresServer.shared()
+    let admin = try server.createDatabase("rls")
+    let database = String(admin.split(separator: "/").last ?? "")
+    let owner = try PostgresRegistry(admin)
+    #expect(try owner.grantNode("gpu-a") == "reconcile_gpu-a")
+    try owner.grantNode("gpu-b")
+    try owner.grantReader("fleet_reader")
+    let a = try PostgresRegistry(server.uri(database: database, user: "reconcile_gpu-a"))
+    let b = try PostgresRegistry(server.uri(database: database, user: "reconcile_gpu-b"))
+    let reader = try PostgresRegistry(server.uri(database: database, user: "fleet_reader"))
+    try a.heartbeat(NodeHeartbeat(node: "gpu-a", agentVersion: "t", at: Self.date(0)))
+    try b.heartbeat(NodeHeartbeat(node: "gpu-b", agentVersion: "t", at: Self.date(0)))
+    try a.replaceHoldings(node: "gpu-a", [HeldVariant(variant: Self.variant, bytes: 1)], at: Self.date(0))
+    let run = try a.ledger(node: "gpu-a").beginRun(user: "u", host: "h", command: "c", desiredCommit: nil, at: Self.date(1))
+
+    // Node A cannot change node B's heartbeat, holdings or ledger: the database refuses.
+    for attempt in [
+      { try a.heartbeat(NodeHeartbeat(node: "gpu-b", state: .draining, agentVersion: "t", at: Self.date(5))) },
+      { try a.replaceHoldings(node: "gpu-b", [HeldVariant(variant: Self.variant, bytes: 1)], at: Self.date(5)) },
+      { try a.ledger(node: "gpu-b").recordUse(Self.variant, at: Self.date(5)) },
+      { _ = try a.ledger(node: "gpu-b").beginRun(user: "u", host: "h", command: "c", desiredCommit: nil, at: Self.date(5)) },
+    ] as [() throws -> Void] {
+      let error = try #require(throws: PostgresError.self) { try attempt() }
+      #expect(error.sqlState == "42501", "\(error)")
+    }
+    #expect(try owner.nodes().first { $0.heartbeat.node == "gpu-b" }?.heartbeat.state == .ready, "B's row is as B wrote it")
+    #expect(throws: SQLiteRegistryError.self) { try b.ledger(node: "gpu-b").finishRun(id: run, outcome: .failed, at: Self.date(6)) }
+    #expect(try !b.removeNode("gpu-a"), "B cannot even see A's row to delete it")
+
+    // The reader sees everything and may write nothing.
+    #expect(try reader.nodes().map(\.heartbeat.node) == ["gpu-a", "gpu-b"])
+    #expect(try reader.nodes().first?.holdings.count == 1)
+    let refused = try #require(throws: PostgresError.self) { try reader.heartbeat(NodeHeartbeat(node: "gpu-a", agentVersion: "t", at: Self.date(9))) }
+    #expect(refused.sqlState == "42501", "\(refused)")
   }
 
   @Test func passwordsNeverAppearInMessages() throws {

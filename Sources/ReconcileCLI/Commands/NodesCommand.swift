@@ -44,7 +44,49 @@ struct NodesCommand: ParsableCommand {
 /// `reconcile registry migrate`: brings the fleet registry's schema to this build's version.
 struct RegistryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "registry", abstract: "Manage the fleet registry (PostgreSQL).", subcommands: [Migrate.self])
+    commandName: "registry", abstract: "Manage the fleet registry (PostgreSQL).", subcommands: [Migrate.self, GrantNode.self, GrantReader.self])
+
+  /// A password read from a file (never from the command line, where `ps` shows it).
+  static func password(from file: String?) throws -> String? {
+    guard let file else { return nil }
+    guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the password file '\(file)'") }
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+  }
+
+  /// `reconcile registry grant-node NAME`.
+  struct GrantNode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "grant-node", abstract: "Create the login role of a node: it reads everything and writes only its own rows (row-level security).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The node's name.") var name: String
+    @Option(help: ArgumentHelp("The role's name (default reconcile_NAME).", valueName: "role")) var role: String?
+    @Option(help: ArgumentHelp("A file holding the role's password.", valueName: "file")) var passwordFile: String?
+
+    func run() throws {
+      try ErrorReporting.run {
+        let registry = try FleetRegistryOption.open(try global.settings())
+        let granted = try registry.grantNode(name, role: role, password: try RegistryCommand.password(from: passwordFile))
+        print("Role \(granted) may write node \(name)'s rows in \(registry.target); give the node registry = \"postgresql://\(granted)@HOST/DB\".")
+      }
+    }
+  }
+
+  /// `reconcile registry grant-reader ROLE`.
+  struct GrantReader: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "grant-reader", abstract: "Create a login role that may only read the registry (for nodes, catalog, plan --fleet, dashboards).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The role's name.") var role: String
+    @Option(help: ArgumentHelp("A file holding the role's password.", valueName: "file")) var passwordFile: String?
+
+    func run() throws {
+      try ErrorReporting.run {
+        let registry = try FleetRegistryOption.open(try global.settings())
+        try registry.grantReader(role, password: try RegistryCommand.password(from: passwordFile))
+        print("Role \(role) may read \(registry.target).")
+      }
+    }
+  }
 
   /// `reconcile registry migrate`.
   struct Migrate: ParsableCommand {

@@ -85,7 +85,38 @@ enum PostgresMigrations {
           detail      TEXT
         );
         CREATE INDEX reconcile_audit_action_by_run ON reconcile_audit_action (run_id, id);
-        """)
+        """),
+    Migration(
+      version: 2,
+      summary: "row-level security: a node's role writes only its own rows",
+      sql: """
+        CREATE TABLE reconcile_node_role (
+          role_name TEXT PRIMARY KEY,
+          node      TEXT NOT NULL UNIQUE
+        );
+        -- The node the connected role may write as; NULL for any other role.
+        CREATE FUNCTION reconcile_own_node() RETURNS TEXT LANGUAGE sql STABLE SECURITY DEFINER
+          SET search_path = pg_catalog, public
+          AS 'SELECT node FROM reconcile_node_role WHERE role_name = session_user';
+        ALTER TABLE reconcile_node ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY reconcile_node_read ON reconcile_node FOR SELECT USING (true);
+        CREATE POLICY reconcile_node_write ON reconcile_node FOR ALL USING (name = reconcile_own_node()) WITH CHECK (name = reconcile_own_node());
+        ALTER TABLE reconcile_holding ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY reconcile_holding_read ON reconcile_holding FOR SELECT USING (true);
+        CREATE POLICY reconcile_holding_write ON reconcile_holding FOR ALL USING (node = reconcile_own_node()) WITH CHECK (node = reconcile_own_node());
+        ALTER TABLE reconcile_last_use ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY reconcile_last_use_read ON reconcile_last_use FOR SELECT USING (true);
+        CREATE POLICY reconcile_last_use_write ON reconcile_last_use FOR ALL USING (node = reconcile_own_node()) WITH CHECK (node = reconcile_own_node());
+        ALTER TABLE reconcile_unwanted ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY reconcile_unwanted_read ON reconcile_unwanted FOR SELECT USING (true);
+        CREATE POLICY reconcile_unwanted_write ON reconcile_unwanted FOR ALL USING (node = reconcile_own_node()) WITH CHECK (node = reconcile_own_node());
+        ALTER TABLE reconcile_audit_run ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY reconcile_audit_run_read ON reconcile_audit_run FOR SELECT USING (true);
+        CREATE POLICY reconcile_audit_run_write ON reconcile_audit_run FOR ALL USING (node = reconcile_own_node()) WITH CHECK (node = reconcile_own_node());
+        ALTER TABLE reconcile_audit_action ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY reconcile_audit_action_read ON reconcile_audit_action FOR SELECT USING (true);
+        CREATE POLICY reconcile_audit_action_write ON reconcile_audit_action FOR ALL USING (node = reconcile_own_node()) WITH CHECK (node = reconcile_own_node());
+        """),
   ]
 
   /// The schema version this build writes.
