@@ -133,6 +133,10 @@ import Testing
     // The node holding alpha drains: it keeps alpha until another node verified it, and at every
     // moment between runs each variant has a verified copy on a live node.
     try pools(draining: drained)
+    // A reviewer's view before anything moves: the drained node drops alpha once its new node verified it.
+    let review = try Binary.run(["plan", "--fleet", "--detailed-exitcode", "--desired", fixture.desired], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(review.status == 2, "\(review.stdout)\(review.stderr)")
+    #expect(review.stdout.contains("\(drained) (pool p, draining): 0 variants\n    - alpha@1:raw  (after n"), "\(review.stdout)")
     for round in 0..<3 {
       for node in ["n1", "n2", "n3"] {
         let applied = try Self.run(fixture, ["apply", "--auto-approve"], node: node, registry: registry)

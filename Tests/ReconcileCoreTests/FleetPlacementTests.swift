@@ -149,6 +149,20 @@ import Testing
     #expect(PlanRenderer.human(plan).contains("fleet registry unreachable: every declared node is taken as ready, and nothing placed elsewhere is evicted"))
   }
 
+  @Test func theFleetPlanShowsADeadNodesReplicasMoving() throws {
+    let m = PlanFixture.id("m", "fp16")
+    let fleet = Self.snapshot(live: ["n2", "n3"], dead: ["n1"], holdings: ["n1": [m]])
+    var desired = Self.drainDesired
+    desired.pools[0].nodes[0].draining = false
+    let plan = try FleetPlan.make(desired, fleet: fleet)
+    let n1 = try #require(plan.nodes.first { $0.node == "n1" })
+    #expect(n1.state == "not-ready" && n1.variants.isEmpty)
+    #expect(n1.drops.map(\.variant) == [m] && n1.drops.first?.to.count == 1)
+    let taker = try #require(n1.drops.first?.to.first)
+    #expect(plan.nodes.first { $0.node == taker }?.adds.contains(m) == true)
+    #expect(plan.text().contains("  n1 (pool p, not-ready): 0 variants\n    - m@1.0:fp16  (after \(taker) verified it)"), "\(plan.text())")
+  }
+
   @Test func withoutARegistryADrainingNodeEvictsAsBefore() throws {
     let m = PlanFixture.id("m", "fp16")
     let disk = DiskBuilder.build { disk in

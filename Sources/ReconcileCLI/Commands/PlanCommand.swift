@@ -18,7 +18,15 @@ struct PlanCommand: ParsableCommand {
   @Option(name: .short, help: ArgumentHelp("Also save the plan as JSON to this file, for 'reconcile apply FILE'.", valueName: "file"))
   var output: String?
 
+  @Flag(help: "Plan every node of the pools at once, with the moves between them (from any machine; reads the fleet registry when one is configured).")
+  var fleet = false
+
+  func validate() throws {
+    if fleet, output != nil { throw ValidationError("-o saves a node's plan for 'reconcile apply'; a --fleet plan is for review only") }
+  }
+
   func run() throws {
+    if fleet { return try runFleet() }
     let plan = try ErrorReporting.run {
       let reporter = ProgressReporter(live: false, format: .text)
       let plan = try Reconciler(session: try global.session(), settings: ReconcileSettings(lockTimeout: 0, user: "", command: ""), events: reporter.handle).plan()
@@ -34,5 +42,20 @@ struct PlanCommand: ParsableCommand {
       return plan
     }
     if detailedExitcode, plan.hasChanges { throw ExitCode(2) }
+  }
+
+  /// `reconcile plan --fleet`: every node's share and the moves, as text or JSON.
+  func runFleet() throws {
+    let changes = try ErrorReporting.run { () -> Bool in
+      let settings = try global.settings()
+      let desired = try global.session(settings).loadDesired().state
+      let snapshot = try settings.registry.map { _ in
+        FleetSnapshot(nodes: try FleetRegistryOption.open(settings).nodes(), takenAt: Date(), ttl: Double(desired.policy.nodeTTL))
+      }
+      let plan = try FleetPlan.make(desired, fleet: snapshot)
+      print(json ? try plan.json() : plan.text(), terminator: "")
+      return plan.nodes.contains { !$0.adds.isEmpty || !$0.drops.isEmpty }
+    }
+    if detailedExitcode, changes { throw ExitCode(2) }
   }
 }

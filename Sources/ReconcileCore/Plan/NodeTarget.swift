@@ -24,7 +24,9 @@ public struct NodeTarget: Sendable, Hashable {
   ///
   /// With a `fleet` snapshot, placement skips nodes that are not live and ready there and keeps
   /// variants on the nodes that hold them verified (see `PlacementEngine.assign`).
-  public static func resolve(_ desired: DesiredState, node: String, fleet: FleetSnapshot? = nil) throws(PlanError) -> NodeTarget {
+  /// `asSelf` says the node itself is planning (so it counts as live whatever its heartbeat);
+  /// an outside view (`plan --fleet`) passes false.
+  public static func resolve(_ desired: DesiredState, node: String, fleet: FleetSnapshot? = nil, asSelf: Bool = true) throws(PlanError) -> NodeTarget {
     guard !desired.pools.isEmpty else {
       let pinned = pinnedVariants(desired, servedBy: nil)
       let wanted = wantedVariants(desired, servedBy: nil)
@@ -38,7 +40,7 @@ public struct NodeTarget: Sendable, Hashable {
     let pinned = pinnedVariants(desired, servedBy: pool)
     let wanted = wantedVariants(desired, servedBy: pool)
     let assignment = PlacementEngine.assign(
-      wanted, sizes: variantSizes(desired), vram: variantVRAM(desired), in: pool, keeping: desired.policy.minFree, fleet: fleet, me: node)
+      wanted, sizes: variantSizes(desired), vram: variantVRAM(desired), in: pool, keeping: desired.policy.minFree, fleet: fleet, me: asSelf ? node : nil)
     var target = NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], in: desired), pinned: pinned)
     target.assignment = assignment.mapValues { closure(of: $0, in: desired) }
     target.replicas = min(pool.replicas ?? assignment.count, assignment.count)
