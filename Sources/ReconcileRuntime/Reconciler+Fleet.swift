@@ -28,15 +28,33 @@ extension Reconciler {
     let pool = desired.pools.first { $0.nodes.contains { $0.name == node } }
     let declared = pool?.nodes.first { $0.name == node }
     let now = clock()
+    let state: NodeState = declared == nil && !desired.pools.isEmpty ? .leaving : declared?.draining == true ? .draining : .ready
     let heartbeat = NodeHeartbeat(
-      node: node, pool: pool?.name, state: declared?.draining == true ? .draining : .ready, diskTotal: observed.filesystem?.total,
+      node: node, pool: pool?.name, state: state, diskTotal: observed.filesystem?.total,
       diskFree: observed.filesystem?.available, vram: declared?.vram, agentVersion: reconcileVersion, at: now,
       desiredCommit: lastApply == nil ? nil : commit, lastApply: lastApply.map { .init(outcome: $0.rawValue, at: now) })
     do {
-      try fleet.heartbeat(heartbeat)
+      // A node no pool declares only keeps up a row that exists (it is leaving); a typo in
+      // --node must not join the fleet.
+      let declaredOrPoolless = declared != nil || desired.pools.isEmpty
+      try fleet.heartbeat(heartbeat, registering: declaredOrPoolless)
+      guard try declaredOrPoolless || fleet.nodes().contains(where: { $0.heartbeat.node == node }) else { return }
       try fleet.replaceHoldings(node: node, HeldVariant.verified(in: desired, observed), at: now)
     } catch {
       events(.warning("cannot report node '\(node)' to the fleet: \(error)"))
+    }
+  }
+
+  /// A leaving node that holds nothing any more (nothing kept, no variant on disk) leaves the
+  /// registry: its row, holdings and ledger go. Returns whether it did.
+  func deregisterIfGone(_ fleet: PostgresRegistry?, plan: Plan, observed: ObservedState) -> Bool {
+    guard let fleet, plan.leaving == true, plan.kept.isEmpty, observed.variants.isEmpty else { return false }
+    do {
+      try fleet.removeNode(session.node)
+      return true
+    } catch {
+      events(.warning("node '\(session.node)' holds nothing but could not deregister: \(error)"))
+      return false
     }
   }
 

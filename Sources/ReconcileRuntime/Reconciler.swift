@@ -119,7 +119,9 @@ public final class Reconciler: Sendable {
     if !plan.target.tenants.isEmpty { try TenantViews(root: root).lockDownRoot() }
     guard plan.hasChanges else {
       try Applier.recordGrace(plan, ledger: ledger)
-      report(to: fleet, desired: loaded.state, observed: observed, lastApply: .ok, commit: plan.desired.commit)
+      if !deregisterIfGone(fleet, plan: plan, observed: observed) {
+        report(to: fleet, desired: loaded.state, observed: observed, lastApply: .ok, commit: plan.desired.commit)
+      }
       return .noChanges(plan)
     }
     guard try approve(plan) else { return .declined(plan) }
@@ -135,7 +137,9 @@ public final class Reconciler: Sendable {
       // What the node holds verified now: the views and blobs the run left, scanned again.
       let after = try session.observe(loaded.state, cache: registry, ledger: ledger)
       let outcome: RunOutcome = summary.cancelled != nil ? .interrupted : summary.isSuccess ? .ok : .failed
-      report(to: fleet, desired: loaded.state, observed: after, lastApply: outcome, commit: plan.desired.commit)
+      if !(summary.isSuccess && deregisterIfGone(fleet, plan: plan, observed: after)) {
+        report(to: fleet, desired: loaded.state, observed: after, lastApply: outcome, commit: plan.desired.commit)
+      }
     }
     return .applied(plan, summary)
   }

@@ -23,7 +23,13 @@ extension Session {
   /// Fails when a tenant this node serves names a unix group that does not exist here: its
   /// view could not be made. The planner is pure, so the session asks the system.
   public func checkTenantGroups(_ desired: DesiredState) throws {
-    let target = try NodeTarget.resolve(desired, node: node)
+    let target: NodeTarget
+    do {
+      target = try NodeTarget.resolve(desired, node: node)
+    } catch .unknownNode {
+      // A node no pool declares serves no tenant; the plan says whether it is leaving or unknown.
+      return
+    }
     _ = try TenantViews.groupIDs(for: target.servedTenants(in: desired))
   }
 

@@ -153,6 +153,19 @@ import Testing
     let final = try Self.copies(registry, in: fixture)
     #expect(!(final["alpha@1:raw"] ?? []).contains(drained) && final["alpha@1:raw"]?.count == 1, "\(final)")
     #expect(Stat(fixture.directory.path + "/root-\(drained)/models/alpha/1/raw/weights.bin") == nil, "the drained node evicted alpha")
+
+    // The drained node leaves pools.yaml: it is leaving, holds nothing, and deregisters.
+    let remaining = ["n1", "n2", "n3"].filter { $0 != drained }.map { "{ name: \($0), disk: 1TiB }" }
+    try fixture.directory.write("desired/pools.yaml", "pools:\n  - { name: p, replicas: 1, placement: spread, nodes: [\(remaining.joined(separator: ", "))] }\n")
+    let plan = try Self.run(fixture, ["plan"], node: drained, registry: registry)
+    #expect(plan.status == 0 && plan.stdout.contains("node \(drained) is leaving the fleet (no pool declares it)"), "\(plan.stdout)\(plan.stderr)")
+    let left = try Self.run(fixture, ["apply", "--auto-approve"], node: drained, registry: registry)
+    #expect(left.status == 0, "\(left.stdout)\(left.stderr)")
+    let names = try Self.nodes(registry, in: fixture).compactMap { (($0["node"] as? [String: Any])?["heartbeat"] as? [String: Any])?["node"] as? String }
+    #expect(!names.contains(drained) && names.count == 2, "\(names)")
+    // Known to neither the desired state nor the registry now: today's clear error.
+    let unknown = try Self.run(fixture, ["plan"], node: drained, registry: registry)
+    #expect(unknown.status == 1 && unknown.stderr.contains("error: node '\(drained)' is not in any pool"), "\(unknown.stderr)")
   }
 
   @Test func nodesWithoutARegistrySaysHowToConfigureOne() throws {

@@ -163,6 +163,21 @@ import Testing
     #expect(plan.text().contains("  n1 (pool p, not-ready): 0 variants\n    - m@1.0:fp16  (after \(taker) verified it)"), "\(plan.text())")
   }
 
+  @Test func aNodeNoPoolDeclaresButTheRegistryKnowsLeavesAfterItsCopiesExistElsewhere() throws {
+    let m = PlanFixture.id("m", "fp16")
+    let disk = DiskBuilder.build { disk in
+      disk.blob(1, size: 100)
+      disk.link(m, "a.bin", to: 1)
+    }
+    #expect(throws: PlanError.self) { try Planner.plan(Self.drainDesired, disk, on: "n9", at: Self.now) }
+    let waiting = try Planner.plan(Self.drainDesired, disk, on: "n9", at: Self.now, fleet: Self.snapshot(live: ["n2", "n3", "n9"], holdings: ["n9": [m]]))
+    #expect(waiting.leaving == true && waiting.changes.isEmpty && waiting.kept.map(\.variant) == [m])
+    let holder = try #require(waiting.kept.first.flatMap { if case .waitingForReplicas(let nodes) = $0.reason { nodes.first } else { nil } })
+    let gone = try Planner.plan(Self.drainDesired, disk, on: "n9", at: Self.now, fleet: Self.snapshot(live: ["n2", "n3", "n9"], holdings: ["n9": [m], holder: [m]]))
+    #expect(gone.changes.map(\.reason) == [.nodeLeaving])
+    #expect(PlanRenderer.human(gone).contains("node n9 is leaving the fleet (no pool declares it)"))
+  }
+
   @Test func withoutARegistryADrainingNodeEvictsAsBefore() throws {
     let m = PlanFixture.id("m", "fp16")
     let disk = DiskBuilder.build { disk in

@@ -15,6 +15,9 @@ public struct NodeTarget: Sendable, Hashable {
   public var assignment: [String: Set<VariantID>] = [:]
   /// Copies of each variant the pool keeps (`replicas`, else every node that takes replicas).
   public var replicas = 0
+  /// True for a node the desired state no longer declares but the fleet registry knows: it
+  /// holds nothing, evicts what it has once copies exist elsewhere, then deregisters.
+  public var leaving = false
 
   /// Works out what `node` holds under `desired`.
   ///
@@ -35,7 +38,10 @@ public struct NodeTarget: Sendable, Hashable {
     guard let pool = desired.pools.first(where: { $0.nodes.contains { $0.name == node } }),
       let poolNode = pool.nodes.first(where: { $0.name == node })
     else {
-      throw .unknownNode(node, known: desired.pools.map { ($0.name, $0.nodes.map(\.name)) })
+      guard let fleet, fleet.node(node) != nil else {
+        throw .unknownNode(node, known: desired.pools.map { ($0.name, $0.nodes.map(\.name)) })
+      }
+      return leaving(desired, node: node, fleet: fleet)
     }
     let pinned = pinnedVariants(desired, servedBy: pool)
     let wanted = wantedVariants(desired, servedBy: pool)
@@ -44,6 +50,22 @@ public struct NodeTarget: Sendable, Hashable {
     var target = NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], in: desired), pinned: pinned)
     target.assignment = assignment.mapValues { closure(of: $0, in: desired) }
     target.replicas = min(pool.replicas ?? assignment.count, assignment.count)
+    return target
+  }
+
+  /// The target of a node that is leaving the fleet: nothing, with every pool's assignment so
+  /// that what it holds stays until the nodes taking it verified it.
+  static func leaving(_ desired: DesiredState, node: String, fleet: FleetSnapshot) -> NodeTarget {
+    var target = NodeTarget(node: node, variants: [], pinned: [])
+    target.leaving = true
+    for pool in desired.pools {
+      let assignment = PlacementEngine.assign(
+        wantedVariants(desired, servedBy: pool), sizes: variantSizes(desired), vram: variantVRAM(desired), in: pool,
+        keeping: desired.policy.minFree, fleet: fleet, me: nil)
+      for (name, variants) in assignment { target.assignment[name, default: []].formUnion(closure(of: variants, in: desired)) }
+    }
+    // Every node a variant is placed on must hold it before the leaver lets it go.
+    target.replicas = .max
     return target
   }
 

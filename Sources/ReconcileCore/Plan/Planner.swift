@@ -72,6 +72,7 @@ public enum Planner {
     let disk = DiskForecast(capacity: capacity, minFree: minFree, minFreeSetting: desired.policy.minFree.description, usedNow: usedNow, usedAfter: usedAfter)
     let planned = PlannedTarget(variants: target.variants.sorted(), pinned: target.pinned.sorted(), tenants: target.servedTenants(in: desired).map(\.name))
     var plan = Plan(node: node, pool: target.pool?.name, target: planned, createdAt: now, changes: changes, kept: kept, disk: disk)
+    if target.leaving { plan.leaving = true }
     if fleet?.unavailable == true { plan.fleetUnavailable = true }
     return plan
   }
@@ -172,6 +173,8 @@ public enum Planner {
         kept.append(KeptVariant(variant: id, bytes: 0, reason: .waitingForReplicas(nodes: waiting)))
       } else if target.poolNode?.draining == true {
         evictions.append(Change(action: .evict, subject: ChangeSubject(variant: id), digest: nil, bytes: 0, reason: .nodeDraining))
+      } else if target.leaving {
+        evictions.append(Change(action: .evict, subject: ChangeSubject(variant: id), digest: nil, bytes: 0, reason: .nodeLeaving))
       } else if desired.policy.eviction == .none {
         kept.append(KeptVariant(variant: id, bytes: 0, reason: .evictionDisabled))
       } else if now.timeIntervalSince(since) >= Double(desired.policy.gcGrace) {

@@ -16,6 +16,8 @@ public enum Reason: Sendable, Hashable {
   case notDesired(since: Date)
   /// The node is draining.
   case nodeDraining
+  /// The node is leaving the fleet: no pool declares it any more.
+  case nodeLeaving
   /// Unwanted since this date, evicted before its grace ends because the desired set needs the space.
   case diskPressure(since: Date)
   /// A file in a wanted variant that the desired state no longer lists.
@@ -51,6 +53,7 @@ public enum Reason: Sendable, Hashable {
     case .viewDiffers: "view differs from the verified blob"
     case .notDesired(let since): "no tenant needs it since \(Durations.ago(since, now: now))"
     case .nodeDraining: "node is draining"
+    case .nodeLeaving: "node is leaving the fleet"
     case .diskPressure(let since): "disk pressure; unwanted since \(Durations.ago(since, now: now))"
     case .notInVariant: "no longer listed in its variant"
     case .pinned: "pinned"
@@ -83,6 +86,7 @@ extension Reason: Codable {
     case .viewDiffers: "view-differs"
     case .notDesired: "not-desired"
     case .nodeDraining: "node-draining"
+    case .nodeLeaving: "node-leaving"
     case .diskPressure: "disk-pressure"
     case .notInVariant: "not-in-variant"
     case .pinned: "pinned"
@@ -121,6 +125,7 @@ extension Reason: Codable {
     case "view-differs": self = .viewDiffers
     case "not-desired": self = .notDesired(since: try container.decode(Date.self, forKey: .since))
     case "node-draining": self = .nodeDraining
+    case "node-leaving": self = .nodeLeaving
     case "disk-pressure": self = .diskPressure(since: try container.decode(Date.self, forKey: .since))
     case "not-in-variant": self = .notInVariant
     case "pinned": self = .pinned

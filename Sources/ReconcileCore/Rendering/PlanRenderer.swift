@@ -6,6 +6,9 @@ public enum PlanRenderer {
   public static func human(_ plan: Plan, color: Bool = false) -> String {
     let style = TextStyle(color: color)
     var out = header(plan) + "\n"
+    if plan.leaving == true {
+      out += "  node \(plan.node) is leaving the fleet (no pool declares it): it evicts everything once copies exist elsewhere, then deregisters\n"
+    }
     if plan.fleetUnavailable == true {
       out += "  fleet registry unreachable: every declared node is taken as ready, and nothing placed elsewhere is evicted\n"
     }

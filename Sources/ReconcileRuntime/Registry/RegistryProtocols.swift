@@ -75,12 +75,18 @@ public protocol NodeLedger: Sendable {
 /// What a fleet shares: every node's heartbeat and what it holds verified. Each node writes
 /// only its own rows; anyone with read access sees them all.
 public protocol FleetRegistry: Sendable {
-  /// Records `heartbeat`, creating the node's row on its first report.
-  func heartbeat(_ heartbeat: NodeHeartbeat) throws
+  /// Records `heartbeat`; with `registering`, creates the node's row on its first report,
+  /// otherwise updates only a row that exists (a node no pool declares must not join).
+  func heartbeat(_ heartbeat: NodeHeartbeat, registering: Bool) throws
   /// Replaces what `node` holds verified with `holdings`, as of `date`.
   func replaceHoldings(node: String, _ holdings: [HeldVariant], at date: Date) throws
   /// Every registered node with its holdings, in name order.
   func nodes() throws -> [FleetNode]
   /// Deregisters `node`: its row, holdings and ledger go; returns whether it was known.
   @discardableResult func removeNode(_ node: String) throws -> Bool
+}
+
+extension FleetRegistry {
+  /// Records `heartbeat`, creating the node's row on its first report.
+  public func heartbeat(_ heartbeat: NodeHeartbeat) throws { try self.heartbeat(heartbeat, registering: true) }
 }

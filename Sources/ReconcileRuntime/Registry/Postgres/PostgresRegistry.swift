@@ -41,7 +41,11 @@ public final class PostgresRegistry: FleetRegistry, @unchecked Sendable {
 
   // MARK: Fleet
 
-  public func heartbeat(_ heartbeat: NodeHeartbeat) throws {
+  public func heartbeat(_ heartbeat: NodeHeartbeat, registering: Bool) throws {
+    if !registering {
+      let known = try withConnection { try $0.query("SELECT 1 FROM reconcile_node WHERE name = $1", [heartbeat.node]) }
+      guard !known.isEmpty else { return }
+    }
     try withConnection { connection in
       try connection.query(
         """
