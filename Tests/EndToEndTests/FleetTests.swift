@@ -168,6 +168,63 @@ import Testing
     #expect(unknown.status == 1 && unknown.stderr.contains("error: node '\(drained)' is not in any pool"), "\(unknown.stderr)")
   }
 
+  /// Live holders of each variant as `catalog --json` counts them (with the policy's node_ttl).
+  static func catalogHolders(_ registry: String, in fixture: ApplyFixture) throws -> [String: Set<String>] {
+    let result = try Binary.run(["catalog", "--json", "--desired", fixture.desired], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)\(result.stderr)")
+    var holders: [String: Set<String>] = [:]
+    for entry in document["variants"] as? [[String: Any]] ?? [] {
+      if let variant = entry["variant"] as? String { holders[variant] = Set(entry["holders"] as? [String] ?? []) }
+    }
+    return holders
+  }
+
+  @Test func aSilentNodesReplicasGoElsewhereAndComeBackWithoutRefetching() throws {
+    let server = try PostgresServer()
+    defer { server.stop() }
+    let registry = try server.createDatabase("ttl")
+    let fixture = try ApplyFixture()
+    let alpha = try fixture.makeFile("alpha/weights.bin", size: 256 << 10)
+    let beta = try fixture.makeFile("beta/weights.bin", size: 128 << 10)
+    try fixture.writeDesired(
+      [
+        ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["raw": ["weights.bin": alpha]]),
+        ModelSpec(name: "beta", sources: [fixture.source("beta")], variants: ["raw": ["weights.bin": beta]]),
+      ], policy: ApplyFixture.fastPolicy + "\n  fleet: { node_ttl: 6s }")
+    try fixture.directory.write(
+      "desired/pools.yaml", "pools:\n  - { name: p, replicas: 1, placement: spread, nodes: [{ name: n1, disk: 1TiB }, { name: n2, disk: 1TiB }, { name: n3, disk: 1TiB }] }\n")
+    let all = ["n1", "n2", "n3"]
+    func round(_ nodes: [String]) throws -> [String: String] {
+      var outputs: [String: String] = [:]
+      for node in nodes {
+        let applied = try Self.run(fixture, ["apply", "--auto-approve"], node: node, registry: registry)
+        #expect(applied.status == 0, "\(node): \(applied.stdout)\(applied.stderr)")
+        outputs[node] = applied.stdout + applied.stderr
+      }
+      return outputs
+    }
+    _ = try round(all)
+    _ = try round(all)
+    let silent = try #require(try Self.copies(registry, in: fixture)["alpha@1:raw"]?.first)
+    let others = all.filter { $0 != silent }
+
+    // The silent node misses its runs past the TTL: the others place its replicas among themselves.
+    Thread.sleep(forTimeInterval: 7)
+    _ = try round(others)
+    _ = try round(others)
+    let moved = try Self.catalogHolders(registry, in: fixture)
+    #expect(moved["alpha@1:raw"]?.count == 1 && moved["alpha@1:raw"]?.contains(silent) == false, "alpha lives on a live node: \(moved)")
+    let catalog = try Binary.run(["catalog", "--desired", fixture.desired], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
+    #expect(catalog.status == 0, "no variant under-replicated: \(catalog.stdout)\(catalog.stderr)")
+
+    // It returns: it still holds alpha verified, fetches nothing, and the fleet settles on one copy.
+    let back = try round([silent] + others)
+    #expect(!(back[silent] ?? "").contains("download "), "the returning node refetches nothing: \(back[silent] ?? "")")
+    _ = try round(all)
+    let settled = try Self.catalogHolders(registry, in: fixture)
+    #expect(settled["alpha@1:raw"]?.count == 1 && settled["beta@1:raw"]?.count == 1, "one copy each again: \(settled)")
+  }
+
   @Test func nodesWithoutARegistrySaysHowToConfigureOne() throws {
     let fixture = try ApplyFixture()
     let result = try Binary.run(["nodes"], in: fixture.directory.url)
