@@ -130,8 +130,22 @@ public final class Reconciler: Sendable {
     options.connectTimeout = settings.connectTimeout
     options.stallTimeout = settings.stallTimeout
     let limited = TenantTransferLimits(plan, cancellation: cancellation).wrapping(transfers())
+    var sink = events
+    if let fleet {
+      // Each variant reaches the registry as soon as it verified, not only when the run ends.
+      let node = session.node
+      let clock = self.clock
+      let events = self.events
+      let tracker = HoldingTracker(plan: plan, desired: loaded.state) { held in
+        do { try fleet.addHolding(node: node, held, at: clock()) } catch { events(.warning("cannot report \(held.variant) to the fleet: \(error)")) }
+      }
+      sink = { event in
+        tracker.handle(event)
+        events(event)
+      }
+    }
     let applier = Applier(
-      root: root, cache: registry, ledger: ledger, transfers: limited, options: options, cancellation: cancellation, clock: clock, events: events)
+      root: root, cache: registry, ledger: ledger, transfers: limited, options: options, cancellation: cancellation, clock: clock, events: sink)
     let summary = try applier.apply(plan, observed: observed)
     if fleet != nil {
       // What the node holds verified now: the views and blobs the run left, scanned again.

@@ -83,6 +83,19 @@ public final class PostgresRegistry: FleetRegistry, @unchecked Sendable {
     }
   }
 
+  /// Records that `node` now holds `held` verified, as of `date`, keeping its other holdings.
+  public func addHolding(node: String, _ held: HeldVariant, at date: Date) throws {
+    try withConnection { connection in
+      try connection.query(
+        """
+        INSERT INTO reconcile_holding (node, model, version, variant, bytes, verified_at)
+        VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision))
+        ON CONFLICT (node, model, version, variant) DO UPDATE SET bytes = excluded.bytes, verified_at = excluded.verified_at
+        """,
+        [node, held.variant.model.name, held.variant.model.version, held.variant.variant, String(held.bytes), Self.seconds(date)])
+    }
+  }
+
   public func nodes() throws -> [FleetNode] {
     try withConnection { connection in
       let rows = try connection.query(
