@@ -34,19 +34,28 @@ public struct FleetPlan: Sendable, Hashable, Codable {
     public var to: [String]
   }
 
-  /// The shares under `desired`, with `fleet` telling who is alive and holds what.
+  /// The shares under `desired`, with `fleet` telling who is alive and holds what. Placement
+  /// runs once per pool (an outside view: no node counts as itself).
   public static func make(_ desired: DesiredState, fleet: FleetSnapshot?) throws(PlanError) -> FleetPlan {
+    let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
     var shares: [Share] = []
     for pool in desired.pools.sorted(by: { $0.name < $1.name }) {
+      let placed = PlacementEngine.assign(
+        NodeTarget.wantedVariants(desired, servedBy: pool), sizes: NodeTarget.variantSizes(desired), vram: NodeTarget.variantVRAM(desired),
+        in: pool, keeping: desired.policy.minFree, fleet: fleet, me: nil
+      ).mapValues { NodeTarget.closure(of: $0, models: models) }
+      var holders: [VariantID: Set<String>] = [:]
+      for node in fleet?.nodes ?? [] where fleet?.isLive(node.heartbeat.node) == true {
+        for held in node.holdings { holders[held.variant, default: []].insert(node.heartbeat.node) }
+      }
       for declared in pool.nodes.sorted(by: { $0.name < $1.name }) {
-        let target = try NodeTarget.resolve(desired, node: declared.name, fleet: fleet, asSelf: false)
+        let variants = placed[declared.name] ?? []
         let held = Set(fleet?.node(declared.name)?.holdings.map(\.variant) ?? [])
         let state = declared.draining ? "draining" : fleet.map { $0.isLive(declared.name) ? ($0.node(declared.name)?.heartbeat.state.rawValue ?? "ready") : "not-ready" } ?? "ready"
-        let drops = held.subtracting(target.variants).sorted().map { variant in
-          Move(variant: variant, to: target.assignment.filter { $0.key != declared.name && $0.value.contains(variant) }.map(\.key).sorted().filter { !(fleet?.holders(of: variant).contains($0) ?? false) })
+        let drops = held.subtracting(variants).sorted().map { variant in
+          Move(variant: variant, to: placed.filter { $0.key != declared.name && $0.value.contains(variant) && !(holders[variant]?.contains($0.key) ?? false) }.map(\.key).sorted())
         }
-        shares.append(Share(
-          node: declared.name, pool: pool.name, state: state, variants: target.variants.sorted(), adds: target.variants.subtracting(held).sorted(), drops: drops))
+        shares.append(Share(node: declared.name, pool: pool.name, state: state, variants: variants.sorted(), adds: variants.subtracting(held).sorted(), drops: drops))
       }
     }
     return FleetPlan(snapshotAt: fleet?.takenAt, nodes: shares)

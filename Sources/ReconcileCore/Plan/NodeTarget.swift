@@ -47,8 +47,9 @@ public struct NodeTarget: Sendable, Hashable {
     let wanted = wantedVariants(desired, servedBy: pool)
     let assignment = PlacementEngine.assign(
       wanted, sizes: variantSizes(desired), vram: variantVRAM(desired), in: pool, keeping: desired.policy.minFree, fleet: fleet, me: asSelf ? node : nil)
-    var target = NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], in: desired), pinned: pinned)
-    target.assignment = assignment.mapValues { closure(of: $0, in: desired) }
+    let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
+    var target = NodeTarget(node: node, pool: pool, poolNode: poolNode, variants: closure(of: assignment[node] ?? [], models: models), pinned: pinned)
+    target.assignment = assignment.mapValues { closure(of: $0, models: models) }
     target.replicas = min(pool.replicas ?? assignment.count, assignment.count)
     return target
   }
@@ -62,7 +63,8 @@ public struct NodeTarget: Sendable, Hashable {
       let assignment = PlacementEngine.assign(
         wantedVariants(desired, servedBy: pool), sizes: variantSizes(desired), vram: variantVRAM(desired), in: pool,
         keeping: desired.policy.minFree, fleet: fleet, me: nil)
-      for (name, variants) in assignment { target.assignment[name, default: []].formUnion(closure(of: variants, in: desired)) }
+      let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
+      for (name, variants) in assignment { target.assignment[name, default: []].formUnion(closure(of: variants, models: models)) }
     }
     // Every node a variant is placed on must hold it before the leaver lets it go.
     target.replicas = .max
@@ -95,7 +97,12 @@ public struct NodeTarget: Sendable, Hashable {
 
   /// `variants` and everything they require, transitively.
   static func closure(of variants: Set<VariantID>, in desired: DesiredState) -> Set<VariantID> {
-    let models = Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) })
+    closure(of: variants, models: Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) }))
+  }
+
+  /// `variants` and everything they require, with the models already indexed; without any
+  /// `requires:` among them, `variants` itself.
+  static func closure(of variants: Set<VariantID>, models: [ModelID: Model]) -> Set<VariantID> {
     var result = variants
     var queue = Array(variants)
     while let next = queue.popLast() {

@@ -33,12 +33,23 @@ public enum PlacementEngine {
     case .spread:
       for variant in wanted {
         let key = variant.description
-        let ranked = candidates(variant).map { (rendezvousWeight(key, $0.name), $0.name) }.sorted { $0 > $1 }.map(\.1)
-        let count = min(replicas, ranked.count)
+        let eligible = candidates(variant)
+        let count = min(replicas, eligible.count)
         let held = holders(variant)
-        let sticky = ranked.filter { held.contains($0) }.prefix(count)
-        let fresh = ranked.filter { !held.contains($0) }.prefix(count - sticky.count)
-        for name in sticky + fresh { result[name, default: []].insert(variant) }
+        // Holders first, by weight; then the heaviest others: a top-k pass, not a sort of every node.
+        let sticky = eligible.filter { held.contains($0.name) }.map { (rendezvousWeight(key, $0.name), $0.name) }.sorted { $0 > $1 }.prefix(count)
+        var fresh: [(UInt64, String)] = []
+        let wantedFresh = count - sticky.count
+        if wantedFresh > 0 {
+          for node in eligible where !held.contains(node.name) {
+            let weight = (rendezvousWeight(key, node.name), node.name)
+            guard fresh.count < wantedFresh || weight > fresh[fresh.count - 1] else { continue }
+            let position = fresh.firstIndex { weight > $0 } ?? fresh.count
+            fresh.insert(weight, at: position)
+            if fresh.count > wantedFresh { fresh.removeLast() }
+          }
+        }
+        for (_, name) in sticky + fresh { result[name, default: []].insert(variant) }
       }
     case .leastLoaded, .binpack:
       // Largest first, ties by name, so the greedy result does not depend on set order.
