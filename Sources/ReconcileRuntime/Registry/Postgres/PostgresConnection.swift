@@ -31,6 +31,8 @@ public final class PostgresConnection {
       throw PostgresError(message: message, target: masked)
     }
     handle = connection
+    // Notices (`relation … already exists, skipping`) are not for the operator's terminal.
+    if let result = PQexec(connection, "SET client_min_messages = warning") { PQclear(result) }
   }
 
   deinit { PQfinish(handle) }
