@@ -60,14 +60,39 @@ extension Reconciler {
 
   /// The fleet as the registry sees it now, for placement and make-before-break; nil without a
   /// registry, or when it cannot be read (a warning; placement then counts every declared node).
-  func snapshot(of fleet: PostgresRegistry?, policy: Policy) -> FleetSnapshot? {
+  /// With `caching`, a snapshot read from the registry is kept in `<root>/.reconcile`; when the
+  /// registry does not answer, that cached snapshot is used instead, marked unavailable (nothing
+  /// placed elsewhere is evicted on it).
+  func snapshot(of fleet: PostgresRegistry?, policy: Policy, caching: Bool = false) -> FleetSnapshot? {
     guard session.registry != nil else { return nil }
-    guard let fleet else { return .unavailable(at: clock()) }
-    do {
-      return FleetSnapshot(nodes: try fleet.nodes(), takenAt: clock(), ttl: Double(policy.nodeTTL))
-    } catch {
-      events(.warning("cannot read the fleet from the registry: \(error); placement counts every declared node and nothing placed elsewhere is evicted"))
-      return .unavailable(at: clock())
+    if let fleet {
+      do {
+        let snapshot = FleetSnapshot(nodes: try fleet.nodes(), takenAt: clock(), ttl: Double(policy.nodeTTL))
+        if caching { saveCached(snapshot) }
+        return snapshot
+      } catch {
+        events(.warning("cannot read the fleet from the registry: \(error); nothing placed elsewhere is evicted"))
+      }
     }
+    guard var cached = loadCached() else { return .unavailable(at: clock()) }
+    cached.unavailable = true
+    return cached
+  }
+
+  /// `<root>/.reconcile/fleet-snapshot.json`.
+  var cachedSnapshotPath: String { session.root.state + "/fleet-snapshot.json" }
+
+  func saveCached(_ snapshot: FleetSnapshot) {
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .iso8601
+    guard let data = try? encoder.encode(snapshot) else { return }
+    try? data.write(to: URL(fileURLWithPath: cachedSnapshotPath), options: .atomic)
+  }
+
+  func loadCached() -> FleetSnapshot? {
+    guard let data = FileManager.default.contents(atPath: cachedSnapshotPath) else { return nil }
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return try? decoder.decode(FleetSnapshot.self, from: data)
   }
 }

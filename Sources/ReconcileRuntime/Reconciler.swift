@@ -105,7 +105,7 @@ public final class Reconciler: Sendable {
     let observed = try session.observe(loaded.state, cache: registry, ledger: ledger)
     // The node reports itself first, so the snapshot it plans from counts it as alive.
     report(to: fleet, desired: loaded.state, observed: observed)
-    let members = snapshot(of: fleet, policy: loaded.state.policy)
+    let members = snapshot(of: fleet, policy: loaded.state.policy, caching: true)
     let now = clock()
     let plan: Plan
     if let saved {

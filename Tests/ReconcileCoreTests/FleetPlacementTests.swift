@@ -178,6 +178,23 @@ import Testing
     #expect(PlanRenderer.human(gone).contains("node n9 is leaving the fleet (no pool declares it)"))
   }
 
+  @Test func aCachedSnapshotPlacesAsItSaidAndNeverLetsAMovedVariantGo() throws {
+    let m = PlanFixture.id("m", "fp16")
+    let disk = DiskBuilder.build { disk in
+      disk.blob(1, size: 100)
+      disk.link(m, "a.bin", to: 1)
+    }
+    // Cached when n3 was dead and n2 already held m: on the registry that would evict; cached, it keeps.
+    var cached = Self.snapshot(live: ["n1", "n2"], dead: ["n3"], holdings: ["n1": [m], "n2": [m]], draining: ["n1"])
+    cached.unavailable = true
+    let plan = try Planner.plan(Self.drainDesired, disk, on: "n1", at: Self.now, fleet: cached)
+    #expect(plan.changes.isEmpty && plan.kept.first?.reason == .waitingForReplicas(nodes: ["n2"]), "\(plan.kept)")
+    #expect(plan.fleetSnapshotAt == cached.takenAt)
+    #expect(PlanRenderer.human(plan).contains("fleet registry unreachable: placed on the snapshot cached 0 s ago; nothing placed elsewhere is evicted"))
+    let target = try NodeTarget.resolve(Self.drainDesired, node: "n2", fleet: cached)
+    #expect(target.assignment["n3"] == nil, "the cached snapshot's dead node still takes nothing")
+  }
+
   @Test func withoutARegistryADrainingNodeEvictsAsBefore() throws {
     let m = PlanFixture.id("m", "fp16")
     let disk = DiskBuilder.build { disk in

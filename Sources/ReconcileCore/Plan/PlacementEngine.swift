@@ -18,7 +18,8 @@ public enum PlacementEngine {
   ) -> [String: Set<VariantID>] {
     let nodes = pool.nodes.filter { node in
       guard !node.draining else { return false }
-      guard let fleet, !fleet.unavailable, node.name != me else { return true }
+      // Without a snapshot, or with none cached while the registry is down: every declared node.
+      guard let fleet, !(fleet.unavailable && fleet.nodes.isEmpty), node.name != me else { return true }
       return fleet.isLive(node.name) && fleet.node(node.name)?.heartbeat.state == .ready
     }.sorted { $0.name < $1.name }
     var result = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, Set<VariantID>()) })

@@ -28,6 +28,8 @@ public struct Plan: Sendable, Hashable, Codable {
   /// True when the node is in a fleet whose registry did not answer: placement took every
   /// declared node as ready and nothing placed elsewhere is evicted.
   public var fleetUnavailable: Bool?
+  /// When the registry is unreachable: when the locally cached snapshot the plan placed on was read.
+  public var fleetSnapshotAt: Date?
   /// True when the desired state no longer declares the node but the fleet registry knows it:
   /// it evicts everything once copies exist elsewhere, then deregisters.
   public var leaving: Bool?

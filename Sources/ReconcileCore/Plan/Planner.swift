@@ -73,7 +73,10 @@ public enum Planner {
     let planned = PlannedTarget(variants: target.variants.sorted(), pinned: target.pinned.sorted(), tenants: target.servedTenants(in: desired).map(\.name))
     var plan = Plan(node: node, pool: target.pool?.name, target: planned, createdAt: now, changes: changes, kept: kept, disk: disk)
     if target.leaving { plan.leaving = true }
-    if fleet?.unavailable == true { plan.fleetUnavailable = true }
+    if let fleet, fleet.unavailable {
+      plan.fleetUnavailable = true
+      if !fleet.nodes.isEmpty { plan.fleetSnapshotAt = fleet.takenAt }
+    }
     return plan
   }
 

@@ -10,7 +10,11 @@ public enum PlanRenderer {
       out += "  node \(plan.node) is leaving the fleet (no pool declares it): it evicts everything once copies exist elsewhere, then deregisters\n"
     }
     if plan.fleetUnavailable == true {
-      out += "  fleet registry unreachable: every declared node is taken as ready, and nothing placed elsewhere is evicted\n"
+      if let at = plan.fleetSnapshotAt {
+        out += "  fleet registry unreachable: placed on the snapshot cached \(Durations.ago(at, now: plan.createdAt)) ago; nothing placed elsewhere is evicted\n"
+      } else {
+        out += "  fleet registry unreachable: every declared node is taken as ready, and nothing placed elsewhere is evicted\n"
+      }
     }
     out += "\n"
     let groups = PlanGroup.groups(of: plan)
