@@ -149,7 +149,8 @@ public final class Reconciler: Sendable {
     let summary = try applier.apply(plan, observed: observed)
     if fleet != nil {
       // What the node holds verified now: the views and blobs the run left, scanned again.
-      let after = try session.observe(loaded.state, cache: registry, ledger: ledger)
+      // (Holdings need no ledger: a registry gone mid-run must not fail the run here.)
+      let after = try session.observe(loaded.state, cache: registry, ledger: nil)
       let outcome: RunOutcome = summary.cancelled != nil ? .interrupted : summary.isSuccess ? .ok : .failed
       if !(summary.isSuccess && deregisterIfGone(fleet, plan: plan, observed: after)) {
         report(to: fleet, desired: loaded.state, observed: after, lastApply: outcome, commit: plan.desired.commit)

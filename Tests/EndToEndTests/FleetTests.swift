@@ -225,6 +225,43 @@ import Testing
     #expect(settled["alpha@1:raw"]?.count == 1 && settled["beta@1:raw"]?.count == 1, "one copy each again: \(settled)")
   }
 
+  @Test func twoNodesApplyAtOnceAndTheDatabaseStopsMidRun() throws {
+    let server = try PostgresServer()
+    defer { server.stop() }
+    let registry = try server.createDatabase("midrun")
+    let fixture = try ApplyFixture()
+    let alpha = try fixture.makeFile("alpha/weights.bin", size: 3 << 20)
+    let beta = try fixture.makeFile("beta/weights.bin", size: 64 << 10)
+    try fixture.writeDesired([
+      ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["raw": ["weights.bin": alpha]]),
+      ModelSpec(name: "beta", sources: [fixture.source("beta")], variants: ["raw": ["weights.bin": beta]]),
+    ])
+    // 1 MiB/s: alpha takes about three seconds, long enough to stop the database under it.
+    try fixture.directory.write("desired/tenants.yaml", "tenants:\n  - { name: t, quota: { bandwidth: 1MiB/s }, models: [alpha@1, beta@1] }\n")
+    let environment = ["RECONCILE_REGISTRY": registry]
+    #expect(try Binary.run(["registry", "migrate"], environment: environment, in: fixture.directory.url).status == 0)
+    let runs = try ["gpu-a", "gpu-b"].map { node in
+      try ReconcileProcess(
+        ["apply", "--auto-approve", "--desired", fixture.desired, "--root", fixture.directory.path + "/root-\(node)", "--node", node],
+        in: fixture.directory.url, environment: environment)
+    }
+    Thread.sleep(forTimeInterval: 1.2)
+    try server.halt()
+    for (node, run) in zip(["gpu-a", "gpu-b"], runs) {
+      let result = try run.wait(timeout: 60)
+      #expect(result.status == 0, "\(node) converges without its registry: \(result.stdout)\(result.stderr)")
+      #expect(result.stderr.contains("warning: cannot report"), "\(node) says what it could not report: \(result.stderr)")
+      #expect(Stat(fixture.directory.path + "/root-\(node)/models/alpha/1/raw/weights.bin") != nil)
+    }
+    // Back up: the next run of each reports what it holds.
+    try server.start()
+    for node in ["gpu-a", "gpu-b"] {
+      #expect(try Self.run(fixture, ["plan"], node: node, registry: registry).status == 0)
+    }
+    let listed = try Self.nodes(registry, in: fixture)
+    #expect(listed.count == 2 && listed.allSatisfy { Self.holdings($0) == ["alpha@1:raw", "beta@1:raw"] }, "\(listed)")
+  }
+
   @Test func nodesWithoutARegistrySaysHowToConfigureOne() throws {
     let fixture = try ApplyFixture()
     let result = try Binary.run(["nodes"], in: fixture.directory.url)

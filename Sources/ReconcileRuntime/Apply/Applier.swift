@@ -101,7 +101,13 @@ public final class Applier: @unchecked Sendable {
     result.seconds = clock().timeIntervalSince(started)
     if cancellation.isCancelled { result.cancelled = cancellation.reason ?? "cancelled" }
     let outcome: RunOutcome = result.cancelled != nil ? .interrupted : result.isSuccess ? .ok : .failed
-    try ledger.finishRun(id: runID, outcome: outcome, at: clock())
+    do {
+      try ledger.finishRun(id: runID, outcome: outcome, at: clock())
+    } catch {
+      // The store is as the run left it; only the audit log lacks its end (a fleet registry that
+      // went away mid-run). The next run closes it as interrupted.
+      events(.warning("cannot record the end of run \(runID) in the ledger: \(error)"))
+    }
     events(.finished(result))
     return result
   }

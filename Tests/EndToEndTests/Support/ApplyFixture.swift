@@ -203,7 +203,7 @@ final class ReconcileProcess: @unchecked Sendable {
   /// The child's process id.
   var pid: pid_t { process.processIdentifier }
 
-  init(_ arguments: [String], in directory: URL) throws {
+  init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
     guard FileManager.default.isExecutableFile(atPath: Binary.path) else {
       throw Binary.Failure(description: "no reconcile binary at \(Binary.path): run 'swift build' (make test does) first")
     }
@@ -212,6 +212,7 @@ final class ReconcileProcess: @unchecked Sendable {
     process.arguments = arguments
     process.currentDirectoryURL = directory
     process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+      .merging(environment) { _, new in new }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -31,8 +31,9 @@ public final class PostgresConnection {
       throw PostgresError(message: message, target: masked)
     }
     handle = connection
-    // Notices (`relation … already exists, skipping`) are not for the operator's terminal.
-    if let result = PQexec(connection, "SET client_min_messages = warning") { PQclear(result) }
+    // The server's notices (`relation … already exists, skipping`, `terminating connection due
+    // to immediate shutdown`) are not for the operator's terminal; errors come back as errors.
+    PQsetNoticeProcessor(connection, { _, _ in }, nil)
   }
 
   deinit { PQfinish(handle) }
