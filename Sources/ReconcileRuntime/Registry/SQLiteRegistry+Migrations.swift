@@ -1,16 +1,6 @@
 extension SQLiteRegistry {
-  /// One step of the registry's schema. Migration `n` takes `user_version` from `n - 1` to `n`.
-  ///
-  /// Never edit a migration that has shipped: registries in the field already ran it. Append
-  /// a new one instead.
-  struct Migration: Sendable {
-    /// The `user_version` after this migration.
-    let version: Int
-    /// What the migration does, for messages.
-    let summary: String
-    /// The statements, run in one transaction.
-    let sql: String
-  }
+  /// A step of the schema; its version is the file's `user_version` after it.
+  typealias Migration = SchemaMigration
 
   /// Every migration, in order; the last one's version is the schema this build writes.
   static let migrations: [Migration] = [

@@ -1,17 +1,11 @@
 import Foundation
 
-/// The fleet registry's schema, one versioned migration at a time.
-///
-/// Never edit a migration that has shipped: registries in the field already ran it. Append a
-/// new one instead. The version lives in `reconcile_schema`; migrators take an advisory lock so
-/// two nodes starting at once do not both migrate.
+/// The fleet registry's schema, one versioned migration at a time (never edit one that shipped).
+/// The version lives in `reconcile_schema`; migrators take an advisory lock so two nodes
+/// starting at once do not both migrate.
 enum PostgresMigrations {
-  /// One step: `version` is the schema after it.
-  struct Migration: Sendable {
-    let version: Int
-    let summary: String
-    let sql: String
-  }
+  /// A step of the schema; its version is the row it adds to `reconcile_schema`.
+  typealias Migration = SchemaMigration
 
   /// Every migration, in order; the last one's version is the schema this build writes.
   static let migrations: [Migration] = [
