@@ -29,10 +29,11 @@ extension Reconciler {
     let declared = pool?.nodes.first { $0.name == node }
     let now = clock()
     let state: NodeState = declared == nil && !desired.pools.isEmpty ? .leaving : declared?.draining == true ? .draining : .ready
-    let heartbeat = NodeHeartbeat(
+    var heartbeat = NodeHeartbeat(
       node: node, pool: pool?.name, state: state, diskTotal: observed.filesystem?.total,
       diskFree: observed.filesystem?.available, vram: declared?.vram, agentVersion: reconcileVersion, at: now,
       desiredCommit: lastApply == nil ? nil : commit, lastApply: lastApply.map { .init(outcome: $0.rawValue, at: now) })
+    heartbeat.labels = declared?.labels ?? [:]
     do {
       // A node no pool declares only keeps up a row that exists (it is leaving); a typo in
       // --node must not join the fleet.

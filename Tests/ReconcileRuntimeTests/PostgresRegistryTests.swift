@@ -73,7 +73,9 @@ import Testing
   @Test func heartbeatsAndHoldingsMakeTheFleetsView() throws {
     let registry = try PostgresRegistry(try PostgresServer.shared().createDatabase())
     let held = [HeldVariant(variant: Self.variant, bytes: 1 << 30)]
-    try registry.heartbeat(NodeHeartbeat(node: "gpu-b", pool: "a100", diskTotal: 100, diskFree: 40, vram: 80 << 30, agentVersion: "test", at: Self.date(0)))
+    var labelled = NodeHeartbeat(node: "gpu-b", pool: "a100", diskTotal: 100, diskFree: 40, vram: 80 << 30, agentVersion: "test", at: Self.date(0))
+    labelled.labels = ["zone": "eu-west-1a", "quote": "it's \"fine\""]
+    try registry.heartbeat(labelled)
     try registry.heartbeat(
       NodeHeartbeat(node: "gpu-a", pool: "a100", agentVersion: "test", at: Self.date(5), desiredCommit: "abc", lastApply: .init(outcome: "ok", at: Self.date(4))))
     try registry.replaceHoldings(node: "gpu-a", held, at: Self.date(5))
@@ -85,6 +87,7 @@ import Testing
     #expect(nodes[0].heartbeat.desiredCommit == "abc" && nodes[0].heartbeat.lastApply == .init(outcome: "ok", at: Self.date(4)))
     #expect(nodes[0].holdings == held && nodes[1].holdings.isEmpty)
     #expect(nodes[1].heartbeat.diskFree == 40 && nodes[1].heartbeat.vram == 80 << 30)
+    #expect(nodes[1].heartbeat.labels == ["zone": "eu-west-1a", "quote": "it's \"fine\""])
 
     try registry.replaceHoldings(node: "gpu-a", [], at: Self.date(10))
     #expect(try registry.nodes()[0].holdings.isEmpty)

@@ -17,9 +17,12 @@ struct NodesCommand: ParsableCommand {
 
     func run() throws {
       try ErrorReporting.run {
-        let registry = try FleetRegistryOption.open(try global.settings())
+        let settings = try global.settings()
+        let registry = try FleetRegistryOption.open(settings)
         let nodes = try registry.nodes()
-        print(json ? try NodesRenderer.json(nodes, now: Date()) : NodesRenderer.text(nodes, now: Date()), terminator: "")
+        // The desired state's node_ttl when it can be read here; the default otherwise.
+        let ttl = (try? global.session(settings).loadDesired().state.policy.nodeTTL).map(Double.init) ?? NodesRenderer.defaultTTL
+        print(json ? try NodesRenderer.json(nodes, now: Date(), ttl: ttl) : NodesRenderer.text(nodes, now: Date(), ttl: ttl), terminator: "")
       }
     }
   }

@@ -24,6 +24,8 @@ public struct NodeHeartbeat: Sendable, Hashable, Codable {
   public var diskFree: Int64?
   /// GPU memory, from its pool declaration.
   public var vram: Int64?
+  /// Its labels, from its pool declaration.
+  public var labels: [String: String] = [:]
   /// The reconcile version that sent it.
   public var agentVersion: String
   /// When it was sent.

@@ -50,10 +50,10 @@ public final class PostgresRegistry: FleetRegistry, @unchecked Sendable {
       try connection.query(
         """
         INSERT INTO reconcile_node (name, pool, state, disk_total, disk_free, vram, agent_version, last_heartbeat,
-                                    desired_commit, last_apply_outcome, last_apply_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::double precision), $9, $10, to_timestamp($11::double precision))
+                                    desired_commit, last_apply_outcome, last_apply_at, labels)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::double precision), $9, $10, to_timestamp($11::double precision), $12::jsonb)
         ON CONFLICT (name) DO UPDATE SET
-          pool = excluded.pool, state = excluded.state, disk_total = excluded.disk_total, disk_free = excluded.disk_free,
+          pool = excluded.pool, state = excluded.state, disk_total = excluded.disk_total, disk_free = excluded.disk_free, labels = excluded.labels,
           vram = excluded.vram, agent_version = excluded.agent_version, last_heartbeat = excluded.last_heartbeat,
           desired_commit = coalesce(excluded.desired_commit, reconcile_node.desired_commit),
           last_apply_outcome = coalesce(excluded.last_apply_outcome, reconcile_node.last_apply_outcome),
@@ -63,6 +63,7 @@ public final class PostgresRegistry: FleetRegistry, @unchecked Sendable {
           heartbeat.node, heartbeat.pool, heartbeat.state.rawValue, heartbeat.diskTotal.map(String.init), heartbeat.diskFree.map(String.init),
           heartbeat.vram.map(String.init), heartbeat.agentVersion, Self.seconds(heartbeat.at), heartbeat.desiredCommit,
           heartbeat.lastApply?.outcome, heartbeat.lastApply.map { Self.seconds($0.at) },
+          String(decoding: (try? JSONEncoder().encode(heartbeat.labels)) ?? Data("{}".utf8), as: UTF8.self),
         ])
     }
   }
@@ -101,7 +102,7 @@ public final class PostgresRegistry: FleetRegistry, @unchecked Sendable {
       let rows = try connection.query(
         """
         SELECT name, pool, state, disk_total, disk_free, vram, agent_version, extract(epoch FROM last_heartbeat),
-               desired_commit, last_apply_outcome, extract(epoch FROM last_apply_at)
+               desired_commit, last_apply_outcome, extract(epoch FROM last_apply_at), labels::text
         FROM reconcile_node ORDER BY name
         """)
       let held = try connection.query("SELECT node, model, version, variant, bytes FROM reconcile_holding ORDER BY node, model, version, variant")
@@ -111,13 +112,16 @@ public final class PostgresRegistry: FleetRegistry, @unchecked Sendable {
         holdings[node, default: []].append(HeldVariant(variant: VariantID(name: model, version: version, variant: variant), bytes: Int64(row[4] ?? "") ?? 0))
       }
       return rows.compactMap { row -> FleetNode? in
-        guard row.count == 11, let name = row[0] else { return nil }
+        guard row.count == 12, let name = row[0] else { return nil }
         let lastApply = row[9].flatMap { outcome in Self.date(row[10]).map { NodeHeartbeat.LastApply(outcome: outcome, at: $0) } }
         let heartbeat = NodeHeartbeat(
           node: name, pool: row[1], state: row[2].flatMap(NodeState.init(rawValue:)) ?? .ready, diskTotal: row[3].flatMap { Int64($0) },
           diskFree: row[4].flatMap { Int64($0) }, vram: row[5].flatMap { Int64($0) }, agentVersion: row[6] ?? "", at: Self.date(row[7]) ?? .distantPast,
           desiredCommit: row[8], lastApply: lastApply)
-        return FleetNode(heartbeat: heartbeat, holdings: holdings[name] ?? [])
+        var node = FleetNode(heartbeat: heartbeat, holdings: holdings[name] ?? [])
+        // Labels are informative: a row whose labels are not a flat string map keeps none.
+        node.heartbeat.labels = row[11].flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        return node
       }
     }
   }
