@@ -206,15 +206,24 @@ import Testing
       }
       return outputs
     }
+    // Bytes moved: every download any node made, by the files' sizes.
+    func bytesMoved(_ rounds: [[String: String]]) -> Int {
+      rounds.flatMap(\.values).reduce(0) { total, output in
+        total + output.components(separatedBy: "download alpha@1:raw file weights.bin: done").count * alpha.size - alpha.size
+          + output.components(separatedBy: "download beta@1:raw file weights.bin: done").count * beta.size - beta.size
+      }
+    }
     _ = try round(all)
     _ = try round(all)
-    let silent = try #require(try Self.copies(registry, in: fixture)["alpha@1:raw"]?.first)
+    let before = try Self.copies(registry, in: fixture)
+    let silent = try #require(before["alpha@1:raw"]?.first)
     let others = all.filter { $0 != silent }
+    let silentHeld = (before["alpha@1:raw"]?.contains(silent) == true ? alpha.size : 0) + (before["beta@1:raw"]?.contains(silent) == true ? beta.size : 0)
 
     // The silent node misses its runs past the TTL: the others place its replicas among themselves.
     Thread.sleep(forTimeInterval: 7)
-    _ = try round(others)
-    _ = try round(others)
+    let away = [try round(others), try round(others)]
+    #expect(bytesMoved(away) == silentHeld, "exactly what the silent node held moves: \(bytesMoved(away)) bytes, it held \(silentHeld)")
     let moved = try Self.catalogHolders(registry, in: fixture)
     #expect(moved["alpha@1:raw"]?.count == 1 && moved["alpha@1:raw"]?.contains(silent) == false, "alpha lives on a live node: \(moved)")
     let catalog = try Binary.run(["catalog", "--desired", fixture.desired], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url)
@@ -223,7 +232,8 @@ import Testing
     // It returns: it still holds alpha verified, fetches nothing, and the fleet settles on one copy.
     let back = try round([silent] + others)
     #expect(!(back[silent] ?? "").contains("download "), "the returning node refetches nothing: \(back[silent] ?? "")")
-    _ = try round(all)
+    let settling = try round(all)
+    #expect(bytesMoved([back, settling]) == 0, "settling again moves no bytes")
     let settled = try Self.catalogHolders(registry, in: fixture)
     #expect(settled["alpha@1:raw"]?.count == 1 && settled["beta@1:raw"]?.count == 1, "one copy each again: \(settled)")
   }
