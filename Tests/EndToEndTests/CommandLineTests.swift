@@ -13,6 +13,17 @@ import Testing
     #expect(result.stderr.isEmpty)
   }
 
+  @Test(arguments: ["validate", "plan"])
+  func sizesAddingUpPastEveryBoundAreAnErrorNotACrash(_ command: String) throws {
+    let directory = try TemporaryDirectory()
+    let files = ["a", "b", "c"].map { "        - { path: \($0).bin, size: 9223372036854775807, sha256: \(String(repeating: $0, count: 64)) }" }
+    try directory.write("models.yaml", "models:\n  - name: m\n    version: \"1\"\n    sources: [https://x/]\n    variants:\n      v:\n        files:\n" + files.joined(separator: "\n") + "\n")
+    let arguments = command == "validate" ? [command, directory.path] : [command, "--desired", directory.path, "--root", directory.path + "/root", "--node", "n"]
+    let result = try Binary.run(arguments)
+    #expect(result.status == 1, "exit 1, not a signal: \(result.status) \(result.stderr)")
+    #expect(result.stderr.contains("models.yaml:8:") && result.stderr.contains("error: size 9223372036854775807 of m@1:v a.bin is too large"), "\(result.stderr)")
+  }
+
   @Test func validateReportsEveryErrorWithPositionsAndExits1() throws {
     let directory = try TemporaryDirectory()
     try directory.write("models.yaml", """

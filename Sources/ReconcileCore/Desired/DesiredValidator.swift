@@ -37,6 +37,34 @@ struct DesiredValidator {
     }
     checkCycles(models: models)
     checkDigestSizes()
+    checkTotalSize()
+  }
+
+  /// The most bytes the files of a desired state may add up to: far beyond any fleet, and far
+  /// enough below `Int64.max` that no sum of them (a node's share, a tenant's usage, a plan's
+  /// downloads) can overflow and trap.
+  static let maximumTotalBytes: Int64 = 1 << 60
+
+  /// Sums every declared file's size with overflow checked; the file where the sum passes
+  /// `maximumTotalBytes` is an error, once.
+  func checkTotalSize() {
+    var total: Int64 = 0
+    for model in state.models {
+      for variant in model.variants {
+        for file in variant.files {
+          let (sum, overflow) = total.addingReportingOverflow(file.size)
+          guard overflow || sum > Self.maximumTotalBytes else {
+            total = sum
+            continue
+          }
+          let location = map.files[VariantID(model: model.id, variant: variant.name)]?[file.path] ?? map.models[model.id]
+          sink.error(
+            location,
+            "size \(file.size) of \(model.id):\(variant.name) \(file.path) is too large: the desired state's files add up to more than 1 EiB (\(Self.maximumTotalBytes) bytes); check the file's 'size'")
+          return
+        }
+      }
+    }
   }
 
   func check(_ reference: ModelReference, at location: SourceLocation?, in owner: String, models: [ModelID: Model]) {
