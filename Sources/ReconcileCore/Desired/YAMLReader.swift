@@ -18,24 +18,43 @@ public enum YAMLReader {
     guard let node else {
       return .mapping(.init(entries: [], location: SourceLocation(file: file, line: 1, column: 1)))
     }
-    return convert(node, file: file)
+    var budget = maximumValues
+    return try convert(node, file: file, budget: &budget, depth: 0)
   }
 
-  static func convert(_ node: Yams.Node, file: String) -> DocumentNode {
+  /// The most values (scalars, mappings, sequences, aliases expanded) one file may hold: several
+  /// times a 10,000-model desired state, and far below what an alias bomb expands to.
+  static let maximumValues = 2_000_000
+  /// The deepest nesting one file may have.
+  static let maximumDepth = 128
+
+  /// The document as a positioned tree; past `maximumValues` values (an alias expanded over and
+  /// over) or `maximumDepth` levels it stops with one error at the value where it gave up.
+  static func convert(_ node: Yams.Node, file: String, budget: inout Int, depth: Int) throws(DiagnosticsError) -> DocumentNode {
     let location = SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    budget -= 1
+    guard budget >= 0 else {
+      throw DiagnosticsError([.error(at: location, "the document expands to more than \(maximumValues) values (aliases repeated over and over?); desired-state files are far smaller — write the values out")])
+    }
+    guard depth <= maximumDepth else {
+      throw DiagnosticsError([.error(at: location, "values are nested more than \(maximumDepth) levels deep; desired-state files need a handful")])
+    }
     switch node {
     case .scalar(let scalar):
       return .scalar(.init(text: scalar.string, kind: kind(of: node, scalar), location: location))
     case .mapping(let mapping):
-      let entries = mapping.map { key, value in
-        DocumentNode.Entry(
+      var entries: [DocumentNode.Entry] = []
+      for (key, value) in mapping {
+        entries.append(DocumentNode.Entry(
           key: key.string ?? "",
           keyLocation: SourceLocation(file: file, line: key.mark?.line ?? 1, column: key.mark?.column ?? 1),
-          value: convert(value, file: file))
+          value: try convert(value, file: file, budget: &budget, depth: depth + 1)))
       }
       return .mapping(.init(entries: entries, location: location))
     case .sequence(let sequence):
-      return .sequence(sequence.map { convert($0, file: file) }, location)
+      var items: [DocumentNode] = []
+      for item in sequence { items.append(try convert(item, file: file, budget: &budget, depth: depth + 1)) }
+      return .sequence(items, location)
     case .alias:
       // compose() resolves aliases; an unresolved one is read as null.
       return .scalar(.init(text: "", kind: .null, location: location))

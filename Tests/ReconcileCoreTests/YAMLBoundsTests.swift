@@ -1,0 +1,28 @@
+import Testing
+
+@testable import ReconcileCore
+
+/// Hostile YAML is one clear error, in bounded time and memory: an alias bomb ("billion
+/// laughs": ten levels of nine aliases, 9^10 values) stops at the value budget, and nesting
+/// deeper than any desired state stops at the depth bound.
+@Suite struct YAMLBoundsTests {
+  @Test(arguments: ["policy", "files"])
+  func anAliasBombIsOneErrorNotAnExhaustedMachine(_ place: String) {
+    var anchors = ["  a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in 1..<10 { anchors.append("  a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]") }
+    let document = place == "policy"
+      ? "policy:\n  tiers:\n    bomb:\n" + anchors.map { "    " + $0 }.joined(separator: "\n") + "\n"
+      : "models:\n  - name: m\n    version: \"1\"\n    sources: [hf://org/m]\n    variants:\n      v:\n        files:\n" + anchors.map { "        " + $0 }.joined(separator: "\n") + "\n"
+    let errors = DesiredValidationTests.yaml(document)
+    #expect(errors.count == 1, "\(errors)")
+    #expect(errors.first?.hasPrefix("d.yaml:") == true && errors.first?.contains("error: the document expands to more than 2000000 values") == true, "\(errors)")
+  }
+
+  @Test func nestingDeeperThanTheBoundIsOneError() {
+    let depth = YAMLReader.maximumDepth + 10
+    let document = "models: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
+    let errors = DesiredValidationTests.yaml(document)
+    #expect(errors.count == 1 && errors.first?.hasPrefix("d.yaml:1:") == true, "\(errors)")
+    #expect(errors.first?.contains("error: values are nested more than 128 levels deep; desired-state files need a handful") == true, "\(errors)")
+  }
+}
