@@ -99,9 +99,15 @@ public final class Reconciler: Sendable {
     let lock = try RootMutex(root: root, timeout: settings.lockTimeout, command: settings.command, cancellation: cancellation)
     defer { lock.release() }
     try BlobStore(root: root).prepare()
-    let registry = try SQLiteRegistry(path: root.registry)
+    let (registry, healing) = try SQLiteRegistry.openHealing(path: root.registry, now: clock())
     let fleet = openFleet()
     let ledger: any NodeLedger = try fleet?.ledger(node: session.node) ?? registry.ledger(node: session.node)
+    if let healing {
+      events(.warning(healing.description))
+      // The history says where it starts again and why.
+      let gap = try ledger.beginRun(user: settings.user, host: ProcessInfo.processInfo.hostName, command: "registry replaced: \(healing)", desiredCommit: nil, at: clock())
+      try ledger.finishRun(id: gap, outcome: .ok, at: clock())
+    }
     let observed = try session.observe(loaded.state, cache: registry, ledger: ledger)
     // The node reports itself first, so the snapshot it plans from counts it as alive.
     report(to: fleet, desired: loaded.state, observed: observed)

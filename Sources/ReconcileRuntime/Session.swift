@@ -44,7 +44,13 @@ public struct Session: Sendable {
   /// Opens the registry if the root has one; a root that was never applied has none yet.
   public func existingRegistry() throws -> SQLiteRegistry? {
     guard FileStatus.of(root.registry) != nil else { return nil }
-    return try SQLiteRegistry(path: root.registry)
+    do {
+      let registry = try SQLiteRegistry(path: root.registry)
+      _ = try registry.verifiedDigests()
+      return registry
+    } catch where SQLiteRegistry.isCorruption(error) {
+      throw RegistryUnreadable(path: root.registry, cause: (error as? SQLiteError)?.message ?? "\(error)")
+    }
   }
 
   /// Scans the root, its tenant views and the Hugging Face cache, trusting files whose

@@ -47,7 +47,34 @@ struct NodesCommand: ParsableCommand {
 /// `reconcile registry migrate`: brings the fleet registry's schema to this build's version.
 struct RegistryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "registry", abstract: "Manage the fleet registry (PostgreSQL).", subcommands: [Migrate.self, GrantNode.self, GrantReader.self])
+    commandName: "registry", abstract: "Check the node's registry; manage the fleet registry (PostgreSQL).",
+    subcommands: [Check.self, Migrate.self, GrantNode.self, GrantReader.self])
+
+  /// `reconcile registry check`: the node's SQLite registry, checked page by page.
+  struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "check", abstract: "Check the node's registry file (PRAGMA integrity_check); exit 1 when it is damaged.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let sound = try ErrorReporting.run { () -> Bool in
+        let session = try global.session()
+        guard let registry = try session.existingRegistry() else {
+          print("No registry at \(session.root.registry) yet: nothing was applied on this root.")
+          return true
+        }
+        let problems = try registry.integrityProblems()
+        guard problems.isEmpty else {
+          for problem in problems.prefix(20) { StandardError.write("error: registry \(registry.path): \(problem)\n") }
+          StandardError.write("error: registry \(registry.path) is damaged; 'reconcile apply' replaces it when it can no longer be read, or move it aside by hand\n")
+          return false
+        }
+        print("Registry \(registry.path): ok.")
+        return true
+      }
+      if !sound { throw ExitCode.failure }
+    }
+  }
 
   /// A password read from a file (never from the command line, where `ps` shows it).
   static func password(from file: String?) throws -> String? {
