@@ -137,7 +137,17 @@ extension Applier {
         continue
       }
       let url = locator.url(of: path, in: source)
+      guard !breaker.isOpen(source.url) else {
+        causes.append("\(label): \(source.url) skipped: it failed \(breaker.threshold) times in a row in this run")
+        continue
+      }
       let audit = beginAudit(action, source: url)
+      /// Counts a failure of this source; true when the breaker opened and retries stop.
+      func sourceFailed() -> Bool {
+        guard breaker.recordFailure(source.url) else { return breaker.isOpen(source.url) }
+        events(.warning("source \(source.url) failed \(breaker.threshold) times in a row; it is skipped for the rest of this run"))
+        return true
+      }
       var lastCause = ""
       attempts: for attempt in 1...max(1, options.retry.attempts) {
         if cancellation.isCancelled {
@@ -157,8 +167,10 @@ extension Applier {
           guard result.digest == job.digest, result.bytes == job.size else {
             store.discardPartial(partial)
             lastCause = "\(url) served other content (sha256 \(result.digest.short)…, \(result.bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes)"
+            _ = sourceFailed()
             break attempts
           }
+          breaker.recordSuccess(source.url)
           try install(partial, job: job)
           summary.update { $0.downloadedBytes += result.bytes }
           finish(action, audit: audit, .succeeded(source: url, bytes: result.bytes))
@@ -173,6 +185,7 @@ extension Applier {
           // Bytes that arrived are kept for a resume; an empty file (an error status, no
           // connection) would only be litter in tmp/ once every source failed.
           if FileStatus.of(partial)?.fingerprint.size == 0 { store.discardPartial(partial) }
+          if error.kind != .cancelled, sourceFailed() { break attempts }
           guard error.isRetryable, attempt < options.retry.attempts else { break attempts }
           let pause = backoff(attempt: attempt)
           events(.retrying(action, source: url, attempt: attempt, after: pause, cause: error.message))

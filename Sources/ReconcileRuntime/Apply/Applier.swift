@@ -47,6 +47,8 @@ public final class Applier: @unchecked Sendable {
   let clock: @Sendable () -> Date
   let events: @Sendable (ApplyEvent) -> Void
   let summary = Guarded(ApplySummary())
+  /// Sources that failed a file's whole retry budget in a row are skipped for the rest of the run.
+  let breaker: SourceBreaker
   /// Fingerprints of blobs known good during this run, to record when the run ends.
   let verified = Guarded([Digest: StatFingerprint]())
   var runID: Int64 = 0
@@ -66,6 +68,7 @@ public final class Applier: @unchecked Sendable {
     self.cancellation = cancellation
     self.clock = clock
     self.events = events
+    self.breaker = SourceBreaker(threshold: options.retry.attempts)
   }
 
   /// Runs `plan`, made from `observed`, and reports what happened.
