@@ -76,9 +76,7 @@ public enum FleetCatalog {
         entry.holders.isEmpty ? "-" : entry.holders.joined(separator: ","), entry.status.rawValue,
       ])
     }
-    let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-    var out = rows.map { row in row.enumerated().map { $0.element.padded(widths[$0.offset]) }.joined(separator: "  ").trimmingTrailingSpaces }
-      .joined(separator: "\n") + "\n"
+    var out = TextTable.render(rows)
     let under = entries.filter { $0.status == .underReplicated }.count
     out += "\n\(entries.count) variant\(entries.count == 1 ? "" : "s"); \(under) under-replicated, \(entries.filter { $0.status == .overReplicated }.count) over-replicated.\n"
     return out

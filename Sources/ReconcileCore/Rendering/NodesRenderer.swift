@@ -21,10 +21,7 @@ public enum NodesRenderer {
         apply, beat.desiredCommit.map { String($0.prefix(7)) } ?? "-",
       ])
     }
-    let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-    return rows.map { row in
-      row.enumerated().map { $0.element.padded(widths[$0.offset]) }.joined(separator: "  ").trimmingTrailingSpaces
-    }.joined(separator: "\n") + "\n"
+    return TextTable.render(rows)
   }
 
   /// The state a person should see: the registry's, or `not-ready` when the heartbeat is stale.

@@ -12,14 +12,8 @@ public enum StatusRenderer {
       let used = row.lastUsed.map { Durations.ago($0, now: now) + " ago" } ?? "never"
       return [row.variant.model.name, row.variant.model.version, row.variant.variant, files, ByteFormat.binary(row.bytes), verified, used, row.state.description]
     }
-    let all = [header] + body
-    let widths = (0..<header.count).map { column in all.map { $0[column].count }.max() ?? 0 }
-    let rightAligned: Set<Int> = [3, 4]
     var out = "reconcile status — node \(node)\n\n"
-    for line in all {
-      let cells = line.enumerated().map { index, cell in rightAligned.contains(index) ? cell.leftPadded(widths[index]) : cell.padded(widths[index]) }
-      out += cells.joined(separator: "  ").trimmingTrailingSpaces + "\n"
-    }
+    out += TextTable.render([header] + body, rightAligned: [3, 4])
     let total = rows.reduce(Int64(0)) { $0 + $1.bytes }
     let ok = rows.filter { $0.state == .ok }.count
     let wanted = rows.filter(\.desired).count

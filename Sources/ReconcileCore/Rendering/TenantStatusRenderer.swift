@@ -28,12 +28,7 @@ public enum TenantStatusRenderer {
     if body.isEmpty {
       out += "It uses no models.\n"
     } else {
-      let all = [header] + body
-      let widths = (0..<header.count).map { column in all.map { $0[column].count }.max() ?? 0 }
-      for line in all {
-        let cells = line.enumerated().map { index, cell in [1, 2].contains(index) ? cell.leftPadded(widths[index]) : cell.padded(widths[index]) }
-        out += cells.joined(separator: "  ").trimmingTrailingSpaces + "\n"
-      }
+      out += TextTable.render([header] + body, rightAligned: [1, 2])
     }
     out += "\n"
     let lines = limitLines(usage)
