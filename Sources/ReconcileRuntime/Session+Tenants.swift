@@ -23,14 +23,11 @@ extension Session {
   /// Fails when a tenant this node serves names a unix group that does not exist here: its
   /// view could not be made. The planner is pure, so the session asks the system.
   public func checkTenantGroups(_ desired: DesiredState) throws {
-    let target: NodeTarget
-    do {
-      target = try NodeTarget.resolve(desired, node: node)
-    } catch .unknownNode {
-      // A node no pool declares serves no tenant; the plan says whether it is leaving or unknown.
-      return
-    }
-    _ = try TenantViews.groupIDs(for: target.servedTenants(in: desired))
+    // The tenants served depend on the node's pool alone, not on placement: no need to place.
+    let pool = desired.pools.first { $0.nodes.contains { $0.name == node } }
+    // A node no pool declares serves no tenant; the plan says whether it is leaving or unknown.
+    guard pool != nil || desired.pools.isEmpty else { return }
+    _ = try TenantViews.groupIDs(for: NodeTarget.tenants(servedBy: pool, in: desired))
   }
 
   /// Whether an apply ran on this root here, so this machine is the node the plan is for and

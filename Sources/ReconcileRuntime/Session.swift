@@ -78,14 +78,6 @@ public struct Session: Sendable {
     return observed
   }
 
-  /// Loads, observes and plans, and stamps the plan with where it came from.
-  public func plan(at now: Date = Date()) throws -> Plan {
-    let (loaded, desiredDigest) = try loadDesiredWithDigest()
-    let observed = try observe(loaded.state)
-    if holdsRoot { try checkTenantGroups(loaded.state) }
-    return try plan(loaded.state, observed, digest: desiredDigest, at: now)
-  }
-
   /// Plans from what was loaded and observed, stamped and with Hub revisions pinned.
   func plan(_ desiredState: DesiredState, _ observed: ObservedState, digest: String, at now: Date, fleet: FleetSnapshot? = nil) throws -> Plan {
     var plan = try Planner.plan(desiredState, observed, on: node, at: now, fleet: fleet)

@@ -102,6 +102,12 @@ public struct TenantUsage: Sendable, Hashable, Codable {
 extension NodeTarget {
   /// The tenants whose models this node's pool serves (every tenant without pools), in name order.
   public func servedTenants(in desired: DesiredState) -> [Tenant] {
+    Self.tenants(servedBy: pool, in: desired)
+  }
+
+  /// The tenants whose models `pool` serves (every tenant when `pool` is nil), in name order:
+  /// they depend on the pool alone, not on placement.
+  public static func tenants(servedBy pool: Pool?, in desired: DesiredState) -> [Tenant] {
     desired.tenants.filter { pool?.serves.contains($0.name) ?? true }.sorted { $0.name < $1.name }
   }
 }

@@ -125,11 +125,6 @@ public struct BlobStore: Sendable {
 
   // MARK: Helpers
 
-  /// `mkdir -p`: `StoreFiles.makeDirectories`, kept for the applier's callers.
-  func makeDirectories(_ path: String) throws(StoreError) {
-    try StoreFiles.makeDirectories(path)
-  }
-
   /// `fsync` on a directory, so a rename into it survives a crash.
   func syncDirectory(_ path: String) throws(StoreError) {
     let fd = open(path, O_RDONLY | O_DIRECTORY)

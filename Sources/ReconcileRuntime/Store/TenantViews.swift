@@ -26,11 +26,6 @@ public struct TenantViews: Sendable {
     public var linked = 0
     /// View files removed.
     public var removed = 0
-    /// Tenants whose views changed, in name order.
-    public var tenants: [String] = []
-
-    /// Whether a hard link to a blob was made or removed, which changes the blob's ctime.
-    public var touchedBlobs: Bool { linked + removed > 0 }
   }
 
   /// Tenants whose unix group does not exist on this node.
