@@ -108,3 +108,20 @@ import Testing
     #expect(!CancellationFlag().wait(seconds: 0.01))
   }
 }
+
+/// A cached fleet snapshot that is not one (truncated, garbage) is no snapshot: never a crash.
+@Suite struct CachedSnapshotTests {
+  @Test func aGarbledCachedSnapshotReadsAsNone() throws {
+    let directory = try ScratchDirectory("cached-snapshot")
+    let session = Session(desired: directory.path("desired"), root: directory.path("root"), node: "n", registry: "postgresql://127.0.0.1:9/none")
+    try FileManager.default.createDirectory(atPath: session.root.state, withIntermediateDirectories: true)
+    let reconciler = Reconciler(session: session, settings: ReconcileSettings(lockTimeout: 1, user: "t", command: "t"))
+    for garbage in ["", "{", "{\"nodes\": 7}", String(repeating: "[", count: 100_000)] {
+      try garbage.write(toFile: reconciler.cachedSnapshotPath, atomically: true, encoding: .utf8)
+      #expect(reconciler.loadCached() == nil)
+    }
+    let snapshot = FleetSnapshot(nodes: [FleetNode(heartbeat: NodeHeartbeat(node: "n", agentVersion: "t", at: Date(timeIntervalSince1970: 5)))], takenAt: Date(timeIntervalSince1970: 9), ttl: 60)
+    reconciler.saveCached(snapshot)
+    #expect(reconciler.loadCached() == snapshot)
+  }
+}
