@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -9,6 +9,11 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    // The agent: HTTP server, ordered shutdown on signals, Prometheus exposition. Hummingbird's
+    // default traits pull in swift-configuration, which the agent does not use.
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
   ],
   targets: [
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
@@ -24,9 +29,18 @@ let package = Package(
       dependencies: ["ReconcileCore", "CSQLite", "COpenSSL", "CCurl", "CLibPQ"]
     ),
     .target(
-      name: "ReconcileCLI",
+      name: "ReconcileAgent",
       dependencies: [
         "ReconcileCore", "ReconcileRuntime",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+      ]
+    ),
+    .target(
+      name: "ReconcileCLI",
+      dependencies: [
+        "ReconcileCore", "ReconcileRuntime", "ReconcileAgent",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -40,5 +54,6 @@ let package = Package(
       exclude: ["Snapshots"]
     ),
     .testTarget(name: "EndToEndTests", dependencies: ["ReconcileCore", "ReconcileRuntime", "TestSupport"]),
+    .testTarget(name: "ReconcileAgentTests", dependencies: ["ReconcileAgent", "ReconcileCore", "ReconcileRuntime", "TestSupport"]),
   ]
 )

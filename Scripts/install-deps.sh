@@ -30,12 +30,25 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
 fi
 
+# The metrics tests check the exposition with promtool and scrape the agent with a real
+# Prometheus server (Debian's prometheus package carries both).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "the metrics tests need Prometheus and promtool; run: sudo apt-get install -y --no-install-recommends prometheus" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+fi
+
 # Python packages the tests drive real servers and clients with: moto's S3 server and boto3
-# (S3 tests), huggingface_hub (the HF cache view is checked with the real library).
+# (S3 tests), huggingface_hub (the HF cache view is checked with the real library),
+# check-jsonschema (the desired-state JSON Schema is checked against every example).
 python_missing=()
 python3 -c 'import moto.server, flask' 2>/dev/null || python_missing+=("moto[server]")
 python3 -c 'import boto3' 2>/dev/null || python_missing+=(boto3)
 python3 -c 'import huggingface_hub' 2>/dev/null || python_missing+=(huggingface_hub)
+command -v check-jsonschema >/dev/null 2>&1 || python_missing+=(check-jsonschema)
 if [ ${#python_missing[@]} -gt 0 ]; then
   python3 -m pip install -q "${python_missing[@]}"
 fi

@@ -10,8 +10,14 @@ public struct ReconcileCommand: ParsableCommand {
       'plan' shows what would change on this node; 'validate' checks the files.
       """,
     version: "0.1.0",
-    subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, VerifyCommand.self, HistoryCommand.self, LockCommand.self, GcCommand.self, TouchCommand.self, NodesCommand.self, CatalogCommand.self, RegistryCommand.self]
+    subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, CheckCommand.self, AgentCommand.self, VerifyCommand.self, HistoryCommand.self, LockCommand.self, GcCommand.self, TouchCommand.self, NodesCommand.self, CatalogCommand.self, RegistryCommand.self]
   )
 
   public init() {}
+
+  /// Runs the command line, with SIGTERM and SIGINT handled as `Shutdown` says.
+  public static func start() {
+    Shutdown.install()
+    main()
+  }
 }

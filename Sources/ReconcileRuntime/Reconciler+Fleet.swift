@@ -40,6 +40,7 @@ extension Reconciler {
       let declaredOrPoolless = declared != nil || desired.pools.isEmpty
       try fleet.heartbeat(heartbeat, registering: declaredOrPoolless)
       guard try declaredOrPoolless || fleet.nodes().contains(where: { $0.heartbeat.node == node }) else { return }
+      heartbeatSent.update { $0 = now }
       try fleet.replaceHoldings(node: node, HeldVariant.verified(in: desired, observed), at: now)
     } catch {
       events(.warning("cannot report node '\(node)' to the fleet: \(error)"))

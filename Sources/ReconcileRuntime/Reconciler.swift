@@ -49,9 +49,14 @@ public final class Reconciler: Sendable {
   public let settings: ReconcileSettings
   /// Set to stop the run: nothing new starts, transfers stop, pauses end.
   public let cancellation: CancellationFlag
+  /// This run's id: JSON log lines and the run stats carry it.
+  public let runID: String
   let clock: @Sendable () -> Date
   let events: @Sendable (ApplyEvent) -> Void
   let transfers: @Sendable () -> [SourceURL.Scheme: any Transfer]
+  let recorder: RunStatsRecorder
+  /// When this run last reported the node's heartbeat to the fleet.
+  let heartbeatSent = Guarded<Date?>(nil)
 
   /// Creates a loop. `transfers` gives the backends for a run (the real ones by default).
   public init(
@@ -62,8 +67,14 @@ public final class Reconciler: Sendable {
     self.session = session
     self.settings = settings
     self.cancellation = cancellation
+    self.runID = Self.newRunID()
     self.clock = clock
-    self.events = events
+    let recorder = RunStatsRecorder()
+    self.recorder = recorder
+    self.events = { event in
+      recorder.handle(event)
+      events(event)
+    }
     let sources = session.sources ?? SourceSettings()
     self.transfers = transfers ?? { Session.transfers(settings: sources) }
   }
@@ -89,7 +100,47 @@ public final class Reconciler: Sendable {
   /// A saved plan is refused when the desired-state files or the observed root differ from
   /// those it was made from, when it was made for another node, or when its changes are not the
   /// ones this desired state and root give.
+  ///
+  /// Every run that was not declined is added to `<root>/.reconcile/run-stats.json` (counters,
+  /// last run, last success), however it ended.
   public func run(saved: Plan? = nil, approve: (Plan) throws -> Bool = { _ in true }) throws -> ReconcileOutcome {
+    let started = clock()
+    let outcome: ReconcileOutcome
+    do {
+      outcome = try reconcile(saved: saved, approve: approve)
+    } catch {
+      let stopped = cancellation.isCancelled
+      record(started: started, outcome: stopped ? .interrupted : .failed, reason: stopped ? cancellation.reason ?? "cancelled" : Applier.firstLine("\(error)"))
+      throw error
+    }
+    switch outcome {
+    case .declined:
+      break
+    case .noChanges:
+      record(started: started, outcome: .ok, reason: nil)
+    case .applied(let plan, let summary):
+      let failed = summary.failures.count
+      let reason = summary.cancelled ?? (failed == 0 ? nil : "\(failed) of \(plan.changes.count) actions failed")
+      record(started: started, outcome: summary.cancelled != nil ? .interrupted : summary.isSuccess ? .ok : .failed, reason: reason)
+    }
+    return outcome
+  }
+
+  /// Adds this run to the node's run stats; a stats file that cannot be written is a warning.
+  private func record(started: Date, outcome: RunOutcome, reason: String?) {
+    let run = RunStats.Run(id: runID, startedAt: started, finishedAt: clock(), outcome: outcome, reason: reason)
+    if let error = RunStatsFile(root: session.root).record(run, counts: recorder.current, heartbeat: heartbeatSent.current) {
+      events(.warning("cannot write the run stats in \(session.root.state): \(error)"))
+    }
+  }
+
+  /// 12 hex digits, random: enough to tell a node's runs apart in its logs.
+  static func newRunID() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return String(generator.next() & 0xffff_ffff_ffff, radix: 16).leftPadded(to: 12)
+  }
+
+  private func reconcile(saved: Plan?, approve: (Plan) throws -> Bool) throws -> ReconcileOutcome {
     let (loaded, desiredDigest) = try session.loadDesiredWithDigest()
     if let saved { try Self.check(saved, node: session.node, desiredDigest: desiredDigest, desiredPath: session.desired.path) }
     // Before anything is written: a tenant's view needs its group on this node.
@@ -205,4 +256,11 @@ public final class Reconciler: Sendable {
 public struct StalePlanError: Error, Sendable, CustomStringConvertible {
   /// What changed and what to do.
   public var description: String
+}
+
+extension String {
+  /// The string with leading zeros up to `width` characters.
+  fileprivate func leftPadded(to width: Int) -> String {
+    count >= width ? self : String(repeating: "0", count: width - count) + self
+  }
 }

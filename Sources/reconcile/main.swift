@@ -1,3 +1,3 @@
 import ReconcileCLI
 
-ReconcileCommand.main()
+ReconcileCommand.start()

@@ -14,7 +14,7 @@ public enum LoopbackHTTP {
   }
 
   /// Sends `method path` with `body` to 127.0.0.1:`port`; returns the status and body.
-  public static func call(port: UInt16, _ method: String, _ path: String, body: Data = Data()) throws -> (Int, Data) {
+  public static func call(port: UInt16, _ method: String, _ path: String, body: Data = Data(), headers: [String: String] = [:]) throws -> (Int, Data) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -26,7 +26,8 @@ public enum LoopbackHTTP {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw Failure(description: "connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
-    var request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+    let extra = headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
+    var request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\(extra)Content-Length: \(body.count)\r\n\r\n".utf8)
     request.append(body)
     try request.withUnsafeBytes { bytes in
       var offset = 0

@@ -20,10 +20,11 @@ struct ApplyCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Seconds to wait for another apply on this root to finish.", valueName: "seconds"))
   var lockTimeout: Double = 60
 
-  @Option(help: ArgumentHelp("Progress and log output on standard error: text or json.", valueName: "format"))
-  var logFormat: LogFormat = .text
+  @Option(help: ArgumentHelp("Write this node's metrics to FILE after the run, atomically, in the node_exporter textfile-collector format (or config 'metrics_file').", valueName: "file"))
+  var metricsFile: String?
 
   func run() throws {
+    Shutdown.commandIsCancellable()
     let outcome = try ErrorReporting.run { () -> Bool in
       let settings = try global.settings()
       let saved = try planFile.map { file -> Plan in
@@ -34,10 +35,20 @@ struct ApplyCommand: ParsableCommand {
       let environment = ProcessInfo.processInfo.environment
       let run = ReconcileSettings(
         lockTimeout: lockTimeout, user: environment["SUDO_USER"] ?? environment["USER"] ?? "uid \(getuid())", command: command)
-      let reporter = ProgressReporter(live: isatty(STDERR_FILENO) == 1, format: logFormat)
-      let reconciler = Reconciler(session: global.session(settings), settings: run, events: reporter.handle)
+      let reporter = ProgressReporter(live: isatty(STDERR_FILENO) == 1, format: global.logFormat)
+      let session = global.session(settings)
+      let reconciler = Reconciler(session: session, settings: run, cancellation: Shutdown.flag, events: reporter.handle)
+      Log.set(run: reconciler.runID)
+      let json = Log.isJSON
+      defer {
+        if let path = metricsFile ?? settings.metricsFile { MetricsFileWriter.write(session: session, to: path) }
+      }
       let outcome = try reconciler.run(saved: saved) { plan in
-        print(PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
+        if json {
+          Log.line(level: "info", event: "plan", message: PlanRenderer.oneLine(plan), fields: ["changes": plan.changes.count, "bytes": plan.changes.filter { [.download, .verify].contains($0.action) }.reduce(Int64(0)) { $0 + $1.bytes }])
+        } else {
+          print(PlanRenderer.human(plan, color: Terminal.stdoutWantsColor), terminator: "")
+        }
         if saved == nil, !autoApprove {
           guard isatty(STDIN_FILENO) == 1 else {
             throw ValidationError("refusing to apply without confirmation: standard input is not a terminal. Pass --auto-approve, or save a plan with 'reconcile plan -o plan.json' and run 'reconcile apply plan.json'")
@@ -45,26 +56,36 @@ struct ApplyCommand: ParsableCommand {
           print("\nApply these changes to node \(plan.node)? Only 'yes' is accepted: ", terminator: "")
           guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else { return false }
         }
-        print("")
+        if !json { print("") }
         fflush(nil)
         return true
       }
+      var lines: [String] = []
+      let success: Bool
       switch outcome {
       case .noChanges(let plan):
-        print("No changes. Node \(plan.node) matches the desired state.")
+        lines.append("No changes. Node \(plan.node) matches the desired state.")
         // A drain or move waiting for other nodes is worth a line: nothing changes yet, on purpose.
         for kept in plan.kept {
-          if case .waitingForReplicas = kept.reason { print("kept: \(kept.variant) (\(kept.reason.summary(now: plan.createdAt)))") }
+          if case .waitingForReplicas = kept.reason { lines.append("kept: \(kept.variant) (\(kept.reason.summary(now: plan.createdAt)))") }
         }
-        return true
+        success = true
       case .declined:
-        print("Apply cancelled; nothing was changed.")
-        return true
+        lines.append("Apply cancelled; nothing was changed.")
+        success = true
       case .applied(let plan, let summary):
-        print(ApplySummaryRenderer.text(summary, plan: plan))
-        return summary.isSuccess
+        lines.append(ApplySummaryRenderer.text(summary, plan: plan))
+        success = summary.isSuccess
       }
+      if json {
+        // The closing lines as one object; `finished` already carried the numbers.
+        Log.line(level: success ? "info" : Shutdown.exitCode != nil ? "warning" : "error", event: "summary", message: lines.joined(separator: "\n"))
+      } else {
+        print(lines.joined(separator: "\n"))
+      }
+      return success
     }
+    Shutdown.exitIfSignalled()
     if !outcome { throw ExitCode.failure }
   }
 }
@@ -93,7 +114,10 @@ enum ApplySummaryRenderer {
     if !summary.published.isEmpty, let cache = plan.changes(.publish).first?.publication?.cache {
       lines.append("Hugging Face cache \(cache): \(summary.published.joined(separator: ", ")).")
     }
-    if summary.isSuccess {
+    if let signal = summary.cancelled {
+      let done = parts.isEmpty ? "nothing finished" : parts.joined(separator: ", ")
+      lines.append("Apply interrupted by \(signal) \(took): \(done). Partial downloads are kept; the next apply resumes them.")
+    } else if summary.isSuccess {
       lines.append("Apply complete: \(parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")) \(took).")
     } else {
       for failure in summary.failures { lines.append("error: \(failure.cause)") }

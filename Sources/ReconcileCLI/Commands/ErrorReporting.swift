@@ -13,15 +13,24 @@ enum ErrorReporting {
       throw error
     } catch let error as DiagnosticsError {
       let errors = error.diagnostics.filter { $0.severity == .error }.count
-      StandardError.write(error.description + "\n")
-      StandardError.write("\(errors) error\(errors == 1 ? "" : "s") in the desired state; nothing was changed.\n")
+      report(error.description.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        + ["\(errors) error\(errors == 1 ? "" : "s") in the desired state; nothing was changed."])
       throw ExitCode.failure
     } catch let error as ReportedError {
-      for line in error.reportLines { StandardError.write(line + "\n") }
+      report(error.reportLines)
       throw ExitCode.failure
     } catch {
-      StandardError.write("error: \(error)\n")
+      report(["error: \(error)"])
       throw ExitCode.failure
+    }
+  }
+
+  /// Error lines as they are in text; one `error` object each under `--log-format json`.
+  static func report(_ lines: [String]) {
+    if Log.isJSON {
+      Log.errors(lines)
+    } else {
+      for line in lines { StandardError.write(line + "\n") }
     }
   }
 }

@@ -15,6 +15,7 @@ struct VerifyCommand: ParsableCommand {
   var full = false
 
   func run() throws {
+    Shutdown.commandIsCancellable()
     let clean = try ErrorReporting.run { () -> Bool in
       let session = try global.session()
       guard let registry = try session.existingRegistry() else {
@@ -23,7 +24,7 @@ struct VerifyCommand: ParsableCommand {
       }
       let observed = try session.observe()
       let started = Date()
-      let results = try StoreVerifier(root: session.root, registry: registry).verify(observed, full: full)
+      let results = try StoreVerifier(root: session.root, registry: registry).verify(observed, full: full, cancellation: Shutdown.flag)
       let seconds = Date().timeIntervalSince(started)
       let bytes = results.reduce(Int64(0)) { $0 + $1.bytes }
       let bad = results.filter { !$0.matches }
@@ -38,6 +39,11 @@ struct VerifyCommand: ParsableCommand {
       let rate = seconds > 0 ? " (\(ByteFormat.binary(Int64(Double(bytes) / seconds)))/s)" : ""
       let skipped = observed.blobs.count - results.count
       let trust = full || skipped == 0 ? "" : "; \(skipped) trusted by fingerprint (use --full to rehash them too)"
+      if let signal = Shutdown.signalName {
+        let message = "Verify interrupted by \(signal) after \(results.count) blob\(results.count == 1 ? "" : "s") (\(ByteFormat.binary(bytes))): \(bad.isEmpty ? "all of those match" : "\(bad.count) mismatched"); the blobs it finished are recorded, run verify again for the rest."
+        Log.final("interrupted", message: message, signal: signal)
+        Shutdown.exitIfSignalled()
+      }
       print("Verified \(results.count) blob\(results.count == 1 ? "" : "s") (\(ByteFormat.binary(bytes))) in \(ByteFormat.fixed(seconds, 2)) s\(rate): \(bad.isEmpty ? "all match" : "\(bad.count) mismatched")\(trust).")
       return bad.isEmpty
     }

@@ -17,9 +17,19 @@ struct GlobalOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("Config file (or $RECONCILE_CONFIG; default /etc/reconcile/config.toml when present).", valueName: "file"))
   var config: String?
 
+  @Option(help: ArgumentHelp("Log lines on standard error: text, or json (one object per line with ts, level, node, run, event).", valueName: "format"))
+  var logFormat: LogFormat = .text
+
+  /// Applies `--log-format` before the command runs, so its errors are in that format too.
+  func validate() throws {
+    Log.configure(format: logFormat)
+  }
+
   /// The settings after flags, environment and config file are combined, in that order.
   func settings(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
-    try Settings.resolve(flags: self, environment: environment)
+    let settings = try Settings.resolve(flags: self, environment: environment)
+    Log.set(node: settings.node)
+    return settings
   }
 
   /// A session for the resolved settings.

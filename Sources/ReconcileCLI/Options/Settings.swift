@@ -13,9 +13,13 @@ struct Settings {
   var hfCache: String?
   /// The fleet registry (`postgresql://…` or a libpq `key=value` string), if the node is in one.
   var registry: String?
+  /// Where one-shot commands write their metrics in the textfile-collector format, if anywhere.
+  var metricsFile: String?
+  /// The agent's settings from the config file (`interval`, `listen`, `token_file`).
+  var agent: [String: String] = [:]
 
   static let defaultConfig = "/etc/reconcile/config.toml"
-  static let configKeys = ["desired", "root", "node", "registry", "hf_cache", "hf_endpoint"] + S3Settings.configKeys
+  static let configKeys = ["desired", "root", "node", "registry", "hf_cache", "hf_endpoint", "metrics_file", "interval", "listen", "token_file"] + S3Settings.configKeys
 
   static func resolve(flags: GlobalOptions, environment: [String: String]) throws -> Settings {
     let config = try ConfigFile.load(path: flags.config ?? environment["RECONCILE_CONFIG"], defaultPath: defaultConfig)
@@ -28,7 +32,9 @@ struct Settings {
       node: pick(flags.node, "RECONCILE_NODE", "node") ?? hostName(),
       sources: try SourceSettings.from(environment: environment, config: config),
       hfCache: pick(nil, "RECONCILE_HF_CACHE", "hf_cache"),
-      registry: pick(nil, "RECONCILE_REGISTRY", "registry"))
+      registry: pick(nil, "RECONCILE_REGISTRY", "registry"),
+      metricsFile: pick(nil, "RECONCILE_METRICS_FILE", "metrics_file"),
+      agent: config.filter { ["interval", "listen", "token_file"].contains($0.key) })
   }
 
   static func hostName() -> String {

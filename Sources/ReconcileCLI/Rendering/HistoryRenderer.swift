@@ -14,7 +14,7 @@ enum HistoryRenderer {
       let failed = list.filter { $0.outcome == .failed }.count
       let commit = run.desiredCommit.map { " at \($0.prefix(7))" } ?? ""
       let took = run.finishedAt.map { " in \(ByteFormat.fixed($0.timeIntervalSince(run.startedAt), 1)) s" } ?? (run.outcome == nil ? " (in progress)" : "")
-      out += "run \(run.id)  \(formatter.string(from: run.startedAt))  \(run.user)@\(run.host)  node \(run.node)\(commit)  \(run.outcome?.rawValue ?? "running")\(took)\n"
+      out += "run \(run.id)  \(formatter.string(from: run.startedAt))  \(run.user)@\(run.host)  node \(run.node)\(commit)  \(run.outcome?.rawValue ?? "running")\(run.detail.map { " (\($0))" } ?? "")\(took)\n"
       out += "  \(list.count) action\(list.count == 1 ? "" : "s"), \(ByteFormat.binary(bytes))\(failed > 0 ? ", \(failed) failed" : "")  — \(run.command)\n"
       for action in list {
         var line = "    \(action.outcome.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(action.action.padding(toLength: 8, withPad: " ", startingAt: 0)) \(action.subject)"

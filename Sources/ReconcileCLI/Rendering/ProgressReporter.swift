@@ -63,6 +63,9 @@ final class ProgressReporter: @unchecked Sendable {
         line(cause)
       }
       if live { draw() }
+    case .sourceFailed:
+      // The retry line or the final failure says it in words.
+      break
     case .finished:
       if live { clear() }
     case .warning(let message):
@@ -71,13 +74,16 @@ final class ProgressReporter: @unchecked Sendable {
     }
   }
 
-  /// One JSON object per line: the event as `ApplyEvent` encodes it.
+  /// One JSON object per line: the event as `ApplyEvent` encodes it, with time, level, node and run.
   private func write(json event: ApplyEvent) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    if let data = try? encoder.encode(event) {
-      FileHandle.standardError.write(data + Data("\n".utf8))
+    let level: String
+    switch event {
+    case .retrying, .sourceFailed, .warning: level = "warning"
+    case .actionFinished(_, let outcome): level = outcome.isSuccess ? "info" : "error"
+    case .finished(let summary): level = summary.isSuccess ? "info" : summary.cancelled != nil ? "warning" : "error"
+    case .started, .actionStarted, .progress: level = "info"
     }
+    Log.json(level: level, encoding: event)
   }
 
   private func line(_ text: String) {

@@ -103,6 +103,11 @@ public enum PlanRenderer {
     return Row(symbol: "=", tint: .plain, cells: ["keep", kept.variant.description, "", kept.bytes > 0 ? ByteFormat.binary(kept.bytes) : ""], trailer: trailer + ")")
   }
 
+  /// `Plan: 3 to download (1.2 GiB), 1 to evict (frees 80 GiB).`, or `No changes.`: the plan in one line.
+  public static func oneLine(_ plan: Plan) -> String {
+    plan.hasChanges ? summary(PlanGroup.groups(of: plan)) : "No changes."
+  }
+
   static func summary(_ groups: [PlanGroup]) -> String {
     var parts: [String] = []
     for action in Action.allCases {

@@ -167,6 +167,7 @@ extension Applier {
           guard result.digest == job.digest, result.bytes == job.size else {
             store.discardPartial(partial)
             lastCause = "\(url) served other content (sha256 \(result.digest.short)…, \(result.bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes)"
+            events(.sourceFailed(action, source: url, cause: "content_mismatch"))
             _ = sourceFailed()
             break attempts
           }
@@ -178,6 +179,7 @@ extension Applier {
         } catch let error as TransferError {
           // With the URL: two sources of one scheme must be told apart in the final message.
           lastCause = error.description
+          if error.kind != .cancelled { events(.sourceFailed(action, source: url, cause: error.kind.metricLabel)) }
           if error.kind == .diskFull {
             finish(action, audit: audit, .failed(diskFull(action, job: job, partial: partial)))
             return false

@@ -105,7 +105,10 @@ public final class Applier: @unchecked Sendable {
     if cancellation.isCancelled { result.cancelled = cancellation.reason ?? "cancelled" }
     let outcome: RunOutcome = result.cancelled != nil ? .interrupted : result.isSuccess ? .ok : .failed
     do {
-      try ledger.finishRun(id: runID, outcome: outcome, at: clock())
+      let detail = result.cancelled ?? result.failures.first.map { failure in
+        result.failures.count == 1 ? Self.firstLine(failure.cause) : "\(result.failures.count) actions failed; first: \(Self.firstLine(failure.cause))"
+      }
+      try ledger.finishRun(id: runID, outcome: outcome, detail: detail, at: clock())
     } catch {
       // The store is as the run left it; only the audit log lacks its end (a fleet registry that
       // went away mid-run). The next run closes it as interrupted.
@@ -211,4 +214,11 @@ public final class Applier: @unchecked Sendable {
 struct ApplyFailure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
+}
+
+extension Applier {
+  /// The first line of a cause, for one-line records.
+  static func firstLine(_ text: String) -> String {
+    String(text.prefix { $0 != "\n" }).trimmingCharacters(in: CharacterSet(charactersIn: ": "))
+  }
 }

@@ -12,6 +12,8 @@ public enum ApplyEvent: Sendable, Encodable {
   case progress(ApplyAction, done: Int64, total: Int64)
   /// A transfer failed and will be tried again after a pause.
   case retrying(ApplyAction, source: String, attempt: Int, after: Double, cause: String)
+  /// One attempt at a source failed; `cause` is its kind for metrics (`http_5xx`, `timeout`, …).
+  case sourceFailed(ApplyAction, source: String, cause: String)
   /// An action ended.
   case actionFinished(ApplyAction, ActionOutcome)
   /// The run ended.
@@ -34,6 +36,7 @@ extension ApplyEvent {
     case .actionStarted: "start"
     case .progress: "progress"
     case .retrying: "retry"
+    case .sourceFailed: "source_failed"
     case .actionFinished(_, let outcome): outcome.isSuccess ? "done" : "failed"
     case .finished: "finished"
     case .warning: "warning"
@@ -66,6 +69,10 @@ extension ApplyEvent {
       try container.encode(source, forKey: .source)
       try container.encode(attempt, forKey: .attempt)
       try container.encode((after * 10).rounded() / 10, forKey: .afterSeconds)
+      try container.encode(cause, forKey: .cause)
+    case .sourceFailed(let action, let source, let cause):
+      try encodeAction(action)
+      try container.encode(source, forKey: .source)
       try container.encode(cause, forKey: .cause)
     case .actionFinished(let action, let outcome):
       try encodeAction(action)

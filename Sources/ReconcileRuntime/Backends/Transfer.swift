@@ -150,3 +150,21 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
     }
   }
 }
+
+extension TransferError.Kind {
+  /// The kind as a metrics label: `http_4xx`, `http_5xx`, `network`, `timeout`, `stalled`,
+  /// `too_large`, `disk_full`, `io`, `cancelled`, `unsupported`.
+  public var metricLabel: String {
+    switch self {
+    case .http(let status): status >= 500 ? "http_5xx" : status >= 400 ? "http_4xx" : "http_other"
+    case .network: "network"
+    case .timedOut: "timeout"
+    case .stalled: "stalled"
+    case .tooLarge: "too_large"
+    case .diskFull: "disk_full"
+    case .io: "io"
+    case .cancelled: "cancelled"
+    case .unsupported: "unsupported"
+    }
+  }
+}

@@ -21,11 +21,13 @@ public struct AuditRun: Sendable, Codable, Hashable {
   public var desiredCommit: String?
   /// How it ended; nil while it runs, or when it died and no later run closed it yet.
   public var outcome: RunOutcome?
+  /// Why it failed or stopped: `SIGTERM`, or the first error.
+  public var detail: String?
 
   /// Creates a run record.
   public init(
     id: Int64, startedAt: Date, finishedAt: Date? = nil, user: String, host: String, node: String,
-    command: String, desiredCommit: String? = nil, outcome: RunOutcome? = nil
+    command: String, desiredCommit: String? = nil, outcome: RunOutcome? = nil, detail: String? = nil
   ) {
     self.id = id
     self.startedAt = startedAt
@@ -36,5 +38,6 @@ public struct AuditRun: Sendable, Codable, Hashable {
     self.command = command
     self.desiredCommit = desiredCommit
     self.outcome = outcome
+    self.detail = detail
   }
 }

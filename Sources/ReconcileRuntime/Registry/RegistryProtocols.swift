@@ -60,8 +60,8 @@ public protocol NodeLedger: Sendable {
   func beginRun(user: String, host: String, command: String, desiredCommit: String?, at date: Date) throws -> Int64
   /// Marks this node's runs and actions that never finished as interrupted; returns how many runs.
   @discardableResult func closeUnfinishedRuns() throws -> Int
-  /// Records how run `id` ended.
-  func finishRun(id: Int64, outcome: RunOutcome, at date: Date) throws
+  /// Records how run `id` ended, and why when it failed or stopped (`SIGTERM`).
+  func finishRun(id: Int64, outcome: RunOutcome, detail: String?, at date: Date) throws
   /// Records the start of an action of run `runID` and returns its id.
   func beginAction(run runID: Int64, action: Action, subject: String, bytes: Int64, source: String?, at date: Date) throws -> Int64
   /// Records how action `id` ended; `bytes` replaces the count given at the start unless nil.
@@ -84,6 +84,13 @@ public protocol FleetRegistry: Sendable {
   func nodes() throws -> [FleetNode]
   /// Deregisters `node`: its row, holdings and ledger go; returns whether it was known.
   @discardableResult func removeNode(_ node: String) throws -> Bool
+}
+
+extension NodeLedger {
+  /// Records how run `id` ended.
+  public func finishRun(id: Int64, outcome: RunOutcome, at date: Date) throws {
+    try finishRun(id: id, outcome: outcome, detail: nil, at: date)
+  }
 }
 
 extension FleetRegistry {

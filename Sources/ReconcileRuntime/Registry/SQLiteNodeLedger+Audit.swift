@@ -42,11 +42,11 @@ extension SQLiteNodeLedger {
   }
 
   /// Records how run `id` of this node ended.
-  public func finishRun(id: Int64, outcome: RunOutcome, at date: Date) throws {
+  public func finishRun(id: Int64, outcome: RunOutcome, detail: String?, at date: Date) throws {
     try registry.withDatabase { database in
       let changed = try database.run(
-        "UPDATE audit_run SET outcome = ?, finished_at = ? WHERE id = ? AND node = ?",
-        [.text(outcome.rawValue), SQLiteValue(date), .integer(id), .text(node)]
+        "UPDATE audit_run SET outcome = ?, finished_at = ?, detail = ? WHERE id = ? AND node = ?",
+        [.text(outcome.rawValue), SQLiteValue(date), detail.map { .text($0) } ?? .null, .integer(id), .text(node)]
       )
       guard changed > 0 else { throw SQLiteRegistryError.unknownRun(id: id, node: node) }
     }
@@ -97,7 +97,7 @@ extension SQLiteNodeLedger {
     return try registry.withDatabase { database in
       try database.query(
         """
-        SELECT id, started_at, finished_at, user, host, node, command, desired_commit, outcome
+        SELECT id, started_at, finished_at, user, host, node, command, desired_commit, outcome, detail
         FROM audit_run WHERE node = ? ORDER BY started_at DESC, id DESC LIMIT ?
         """,
         [.text(node), SQLiteValue(limit)]
@@ -108,7 +108,7 @@ extension SQLiteNodeLedger {
         return AuditRun(
           id: id, startedAt: row.date(at: 1), finishedAt: row.column(2),
           user: row.string(at: 3), host: row.string(at: 4), node: row.string(at: 5), command: row.string(at: 6),
-          desiredCommit: row.column(7), outcome: outcome
+          desiredCommit: row.column(7), outcome: outcome, detail: row.column(9)
         )
       }
     }

@@ -106,6 +106,14 @@ extension SQLiteRegistry {
         CREATE INDEX audit_run_by_node ON audit_run (node, started_at);
         """
     ),
+    Migration(
+      version: 3,
+      summary: "why a run failed or stopped",
+      sql: """
+        -- `SIGTERM` for a run stopped by a signal, the first error of a failed one.
+        ALTER TABLE audit_run ADD COLUMN detail TEXT;
+        """
+    ),
   ]
 
   /// The schema version this build writes.

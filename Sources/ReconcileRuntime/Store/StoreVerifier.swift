@@ -32,7 +32,12 @@ public struct StoreVerifier: Sendable {
   }
 
   /// Hashes every blob (`full`) or only those not trusted by fingerprint, `threads` at a time.
-  public func verify(_ observed: ObservedState, full: Bool, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [Result] {
+  ///
+  /// When `cancellation` is set, no new blob starts and hashes in progress stop; only blobs
+  /// hashed to the end are returned (and recorded).
+  public func verify(
+    _ observed: ObservedState, full: Bool, threads: Int = ProcessInfo.processInfo.activeProcessorCount, cancellation: CancellationFlag? = nil
+  ) throws -> [Result] {
     let index = ObservedIndex(observed)
     var users: [Digest: [String]] = [:]
     for (id, variant) in observed.variants {
@@ -44,17 +49,19 @@ public struct StoreVerifier: Sendable {
     let root = self.root
     let blobs = observed.blobs.values.filter { full || $0.verification != .verified }.sorted { $0.size > $1.size }
     let results = Guarded([Result]())
-    WorkerPool.run(count: blobs.count, width: threads) { position in
+    WorkerPool.run(count: blobs.count, width: threads, cancellation: cancellation) { position in
       let blob = blobs[position]
       let path = root.blob(blob.digest)
       var result = Result(digest: blob.digest, actual: nil, bytes: 0, error: nil, usedBy: (owners[blob.digest] ?? []).sorted())
       do {
         // Several files at once: each thread reads and hashes its own (one per core).
         let (digest, bytes) = blobs.count > 1 && threads > 1
-          ? try FileHasher.digestOnThisThread(ofFileAt: path) : try FileHasher.digest(ofFileAt: path)
+          ? try FileHasher.digestOnThisThread(ofFileAt: path, cancellation: cancellation)
+          : try FileHasher.digest(ofFileAt: path, cancellation: cancellation)
         result.actual = digest
         result.bytes = bytes
       } catch {
+        if cancellation?.isCancelled == true { return }
         result.error = "\(path): \(error)"
       }
       results.update { $0.append(result) }

@@ -111,6 +111,12 @@ enum PostgresMigrations {
         CREATE POLICY reconcile_audit_action_read ON reconcile_audit_action FOR SELECT USING (true);
         CREATE POLICY reconcile_audit_action_write ON reconcile_audit_action FOR ALL USING (node = reconcile_own_node()) WITH CHECK (node = reconcile_own_node());
         """),
+    Migration(
+      version: 3,
+      summary: "why a run failed or stopped",
+      sql: """
+        ALTER TABLE reconcile_audit_run ADD COLUMN detail TEXT;
+        """),
   ]
 
   /// The schema version this build writes.

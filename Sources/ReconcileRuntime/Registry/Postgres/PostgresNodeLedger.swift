@@ -79,11 +79,11 @@ public struct PostgresNodeLedger: NodeLedger {
     }
   }
 
-  public func finishRun(id: Int64, outcome: RunOutcome, at date: Date) throws {
+  public func finishRun(id: Int64, outcome: RunOutcome, detail: String?, at date: Date) throws {
     try registry.withConnection { connection in
       let changed = try connection.query(
-        "UPDATE reconcile_audit_run SET outcome = $1, finished_at = to_timestamp($2::double precision) WHERE id = $3 AND node = $4 RETURNING id",
-        [outcome.rawValue, PostgresRegistry.seconds(date), String(id), node])
+        "UPDATE reconcile_audit_run SET outcome = $1, finished_at = to_timestamp($2::double precision), detail = $5 WHERE id = $3 AND node = $4 RETURNING id",
+        [outcome.rawValue, PostgresRegistry.seconds(date), String(id), node, detail])
       guard !changed.isEmpty else { throw SQLiteRegistryError.unknownRun(id: id, node: node) }
     }
   }
@@ -117,11 +117,11 @@ public struct PostgresNodeLedger: NodeLedger {
     return try registry.withConnection { connection in
       let rows = try connection.query(
         """
-        SELECT id, extract(epoch FROM started_at), extract(epoch FROM finished_at), run_user, host, node, command, desired_commit, outcome
+        SELECT id, extract(epoch FROM started_at), extract(epoch FROM finished_at), run_user, host, node, command, desired_commit, outcome, detail
         FROM reconcile_audit_run WHERE node = $1 ORDER BY started_at DESC, id DESC LIMIT $2
         """, [node, String(limit)])
       return try rows.map { row in
-        guard row.count == 9, let id = row[0].flatMap({ Int64($0) }) else { throw PostgresError(message: "a run row without an id", target: registry.target) }
+        guard row.count == 10, let id = row[0].flatMap({ Int64($0) }) else { throw PostgresError(message: "a run row without an id", target: registry.target) }
         let outcome = try row[8].map { text -> RunOutcome in
           guard let outcome = RunOutcome(rawValue: text) else {
             throw SQLiteRegistryError.unknownOutcome(path: registry.target, table: "reconcile_audit_run", id: id, found: text, known: RunOutcome.allCases.map(\.rawValue))
@@ -130,7 +130,7 @@ public struct PostgresNodeLedger: NodeLedger {
         }
         return AuditRun(
           id: id, startedAt: PostgresRegistry.date(row[1]) ?? .distantPast, finishedAt: PostgresRegistry.date(row[2]), user: row[3] ?? "",
-          host: row[4] ?? "", node: row[5] ?? node, command: row[6] ?? "", desiredCommit: row[7], outcome: outcome)
+          host: row[4] ?? "", node: row[5] ?? node, command: row[6] ?? "", desiredCommit: row[7], outcome: outcome, detail: row[9])
       }
     }
   }
