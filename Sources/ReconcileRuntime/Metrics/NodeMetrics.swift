@@ -92,7 +92,7 @@ public enum HealthProblem: Sendable, Hashable, CustomStringConvertible {
       "the last run (\(run.id), \(ISO8601DateFormatter().string(from: run.finishedAt))) \(run.outcome == .interrupted ? "was interrupted" : "failed")\(run.reason.map { ": \($0)" } ?? "")"
     case .stale(let lastSuccess, let maxAge, let now):
       if let lastSuccess {
-        "the last successful run ended \(Durations.compact(Int64(now.timeIntervalSince(lastSuccess)))) ago, more than --max-age \(Durations.compact(Int64(maxAge)))"
+        "the last successful run ended \(Durations.compact(Int64(now.timeIntervalSince(lastSuccess)))) ago, more than the --max-age of \(Durations.compact(Int64(maxAge)))"
       } else {
         "no run has succeeded on this node yet"
       }

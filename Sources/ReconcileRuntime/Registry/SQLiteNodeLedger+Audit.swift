@@ -120,7 +120,7 @@ extension SQLiteNodeLedger {
       try database.query(
         """
         SELECT audit_action.id, run_id, action, subject, bytes, source,
-               audit_action.started_at, audit_action.finished_at, audit_action.outcome, detail
+               audit_action.started_at, audit_action.finished_at, audit_action.outcome, audit_action.detail
         FROM audit_action JOIN audit_run ON audit_run.id = audit_action.run_id
         WHERE run_id = ? AND audit_run.node = ? ORDER BY audit_action.id
         """,
