@@ -128,6 +128,9 @@ public final class Reconciler: Sendable {
 
   /// Adds this run to the node's run stats; a stats file that cannot be written is a warning.
   private func record(started: Date, outcome: RunOutcome, reason: String?) {
+    // A root never set up stays unwritten (a run refused before it starts creates nothing);
+    // `check` then says no run is recorded.
+    guard FileStatus.of(session.root.state)?.kind == .directory else { return }
     let run = RunStats.Run(id: runID, startedAt: started, finishedAt: clock(), outcome: outcome, reason: reason)
     if let error = RunStatsFile(root: session.root).record(run, counts: recorder.current, heartbeat: heartbeatSent.current) {
       events(.warning("cannot write the run stats in \(session.root.state): \(error)"))

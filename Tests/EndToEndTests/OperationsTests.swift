@@ -193,6 +193,21 @@ import TestSupport
     #expect(errors.contains { ($0["message"] as? String ?? "").contains("broken.yaml:1:") }, "\(invalid.stderr)")
   }
 
+  /// A one-character relative root or desired directory (`--root r`) once trapped inside
+  /// Foundation's `deletingLastPathComponent`.
+  @Test func oneCharacterRelativePathsWork() throws {
+    let fixture = try ApplyFixture()
+    let weights = try fixture.makeFile("alpha/weights.bin", size: 1000)
+    try fixture.writeDesired([ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": ["weights.bin": weights]])])
+    try FileManager.default.createSymbolicLink(atPath: fixture.directory.path + "/d", withDestinationPath: fixture.desired)
+    for command in [["apply", "--auto-approve"], ["status"], ["check"], ["lock"]] {
+      let result = try ReconcileProcess(command + ["--desired", "d", "--root", "r", "--node", "e2e"], in: fixture.directory.url).wait()
+      #expect(result.status == 0, "\(command): \(result.stdout)\(result.stderr)")
+      #expect(!result.stderr.contains("crashed"), "\(command): \(result.stderr)")
+    }
+    #expect(FileManager.default.fileExists(atPath: fixture.directory.path + "/r/models/alpha/1/fp16/weights.bin"))
+  }
+
   // MARK: Helpers
 
   /// `name{labels} value` lines of an exposition, by series.

@@ -114,7 +114,7 @@ private func nodes(in table: String, path: String) throws -> [String] {
         """)
 
     let registry = try SQLiteRegistry(path: path)
-    #expect(try registry.schemaVersion() == 2)
+    #expect(try registry.schemaVersion() == SQLiteRegistry.latestSchemaVersion)
     #expect(try nodes(in: "variant_last_use", path: path) == ["gpu-a-01", "gpu-a-01"])
     #expect(try nodes(in: "variant_unwanted", path: path) == ["gpu-a-01"])
     #expect(try registry.verifiedDigests() == [blob: try #require(blobDigest)])

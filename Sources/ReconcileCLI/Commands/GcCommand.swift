@@ -49,7 +49,7 @@ struct GcCommand: ParsableCommand {
       let result = collector.collect(report, registry: registry)
       print(Self.render(result.removed, root: root, dryRun: false), terminator: "")
       for failure in result.failures {
-        StandardError.write("error: gc could not remove \(Self.relative(failure.item.paths[0], root: root)): \(failure.cause)\n")
+        ErrorReporting.report(["error: gc could not remove \(Self.relative(failure.item.paths[0], root: root)): \(failure.cause)"])
       }
       print(Self.total(result.removed, freed: result.freedBytes, verb: "Freed"))
       return result.failures.isEmpty

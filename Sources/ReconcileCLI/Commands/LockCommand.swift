@@ -37,7 +37,7 @@ struct LockCommand: ParsableCommand {
           let bytes = entry.files.reduce(Int64(0)) { $0 + $1.size }
           print("locked \(outcome.variant): \(entry.files.count) file\(entry.files.count == 1 ? "" : "s"), \(ByteFormat.binary(bytes)) from \(entry.source)")
         } else {
-          StandardError.write("error: lock \(outcome.variant): \(outcome.error ?? "failed")\n")
+          ErrorReporting.report(["error: lock \(outcome.variant): \(outcome.error ?? "failed")"])
         }
       }
       if !loaded.staleLocks.isEmpty {
@@ -53,7 +53,7 @@ struct LockCommand: ParsableCommand {
   func lockPath(_ desired: String) -> String {
     var isDirectory: ObjCBool = false
     let base = FileManager.default.fileExists(atPath: desired, isDirectory: &isDirectory) && isDirectory.boolValue
-      ? desired : (desired as NSString).deletingLastPathComponent
+      ? desired : PathText.parent(of: desired)
     return (base.isEmpty ? "." : base) + "/" + Locker.fileName
   }
 }

@@ -65,8 +65,8 @@ struct RegistryCommand: ParsableCommand {
         }
         let problems = try registry.integrityProblems()
         guard problems.isEmpty else {
-          for problem in problems.prefix(20) { StandardError.write("error: registry \(registry.path): \(problem)\n") }
-          StandardError.write("error: registry \(registry.path) is damaged; 'reconcile apply' replaces it when it can no longer be read, or move it aside by hand\n")
+          for problem in problems.prefix(20) { ErrorReporting.report(["error: registry \(registry.path): \(problem)"]) }
+          ErrorReporting.report(["error: registry \(registry.path) is damaged; 'reconcile apply' replaces it when it can no longer be read, or move it aside by hand"])
           return false
         }
         print("Registry \(registry.path): ok.")

@@ -31,9 +31,9 @@ struct VerifyCommand: ParsableCommand {
       for result in bad {
         let users = result.usedBy.isEmpty ? "no view" : result.usedBy.joined(separator: ", ")
         if let error = result.error {
-          StandardError.write("error: cannot read blob \(result.digest.short)… (\(users)): \(error)\n")
+          ErrorReporting.report(["error: cannot read blob \(result.digest.short)… (\(users)): \(error)"])
         } else {
-          StandardError.write("error: blob \(result.digest.hex) (\(users)) hashes to \(result.actual?.hex ?? "?"); 'reconcile apply' moves it to quarantine and fetches it again\n")
+          ErrorReporting.report(["error: blob \(result.digest.hex) (\(users)) hashes to \(result.actual?.hex ?? "?"); 'reconcile apply' moves it to quarantine and fetches it again"])
         }
       }
       let rate = seconds > 0 ? " (\(ByteFormat.binary(Int64(Double(bytes) / seconds)))/s)" : ""

@@ -61,7 +61,7 @@ enum Shutdown {
     }
     flag.cancel(reason: name(signo))
     guard cancellable else {
-      Log.final("interrupted", message: "interrupted by \(name(signo)); nothing was changed", signal: name(signo))
+      Log.final("interrupted", message: "interrupted by \(name(signo))", signal: name(signo))
       _exit(code)
     }
     Log.line(level: "info", event: "stopping", message: "\(name(signo)): stopping; nothing new starts, transfers stop and keep their partial files", fields: ["signal": name(signo)])

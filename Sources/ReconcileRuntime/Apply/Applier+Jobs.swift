@@ -111,7 +111,7 @@ extension Applier {
     let view = store.root.view(action.subject.variant) + "/" + path
     let blob = store.root.blob(job.digest)
     do {
-      try StoreFiles.makeDirectories((blob as NSString).deletingLastPathComponent)
+      try StoreFiles.makeDirectories(PathText.parent(of: blob))
       try StoreFiles.linkReplacing(view, at: blob, temporaryDirectory: store.root.temporary)
       if let fingerprint = FileStatus.of(blob)?.fingerprint { verified.update { $0[job.digest] = fingerprint } }
       finish(action, audit: audit, .succeeded(source: nil, bytes: 0))

@@ -11,7 +11,7 @@ extension Session {
   /// The listers `reconcile lock` can use, by scheme.
   public static func listers(settings: SourceSettings, desired: String) throws -> [SourceURL.Scheme: any SourceLister] {
     var isDirectory: ObjCBool = false
-    let base = FileManager.default.fileExists(atPath: desired, isDirectory: &isDirectory) && isDirectory.boolValue ? desired : (desired as NSString).deletingLastPathComponent
+    let base = FileManager.default.fileExists(atPath: desired, isDirectory: &isDirectory) && isDirectory.boolValue ? desired : PathText.parent(of: desired)
     return [.file: FileSourceLister(baseDirectory: base), .hf: HubSourceLister(settings: settings.hub), .s3: S3SourceLister(settings: settings.s3)]
   }
 }

@@ -28,7 +28,7 @@ public struct DesiredDirectory: Sendable {
     }
     if status.kind != .directory, statFollowing(path)?.kind != .directory {
       // One desired file reads its lock too, since `reconcile lock` writes it beside the file.
-      let lock = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("reconcile.lock.yaml")
+      let lock = (PathText.parent(of: path) as NSString).appendingPathComponent("reconcile.lock.yaml")
       let withLock = FileStatus.of(lock)?.kind == .regular && (lock as NSString).standardizingPath != (path as NSString).standardizingPath
       return [try read(path)] + (withLock ? [try read(lock)] : [])
     }

@@ -71,7 +71,7 @@ public struct BlobStore: Sendable {
   /// into `blobs/`, the directory synced. The file's data was synced by its writer.
   public func install(partial: String, as digest: Digest) throws(StoreError) {
     let target = root.blob(digest)
-    let directory = (target as NSString).deletingLastPathComponent
+    let directory = PathText.parent(of: target)
     try StoreFiles.makeDirectories(directory)
     guard chmod(partial, 0o444) == 0 else { throw StoreError(what: "chmod \(partial)", code: errno) }
     guard rename(partial, target) == 0 else { throw StoreError(what: "rename \(partial) to \(target)", code: errno) }
@@ -83,7 +83,7 @@ public struct BlobStore: Sendable {
   /// renamed over the old entry, so the view never shows a missing or partial file.
   public func link(_ digest: Digest, into variant: VariantID, at path: String) throws(StoreError) {
     let target = root.view(variant) + "/" + path
-    try StoreFiles.makeDirectories((target as NSString).deletingLastPathComponent)
+    try StoreFiles.makeDirectories(PathText.parent(of: target))
     try StoreFiles.linkReplacing(root.blob(digest), at: target)
   }
 

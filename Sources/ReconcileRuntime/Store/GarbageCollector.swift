@@ -150,7 +150,7 @@ public struct GarbageCollector: Sendable {
     }
     // Prefix directories the orphans leave empty go too; rmdir refuses any other.
     for item in removed where item.kind == .orphanBlob {
-      for path in item.paths { rmdir((path as NSString).deletingLastPathComponent) }
+      for path in item.paths { rmdir(PathText.parent(of: path)) }
     }
     var pruned = 0
     if let registry {

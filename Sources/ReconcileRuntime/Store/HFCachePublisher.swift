@@ -61,7 +61,7 @@ public struct HFCachePublisher: Sendable {
   /// The fingerprint of the file a snapshot entry's symbolic link resolves to, if it is one.
   static func resolvedFingerprint(ofSnapshotEntry snapshot: String) -> StatFingerprint? {
     guard FileStatus.of(snapshot)?.kind == .symlink, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot) else { return nil }
-    let resolved = URL(fileURLWithPath: (snapshot as NSString).deletingLastPathComponent).appendingPathComponent(target).standardizedFileURL.path
+    let resolved = URL(fileURLWithPath: PathText.parent(of: snapshot)).appendingPathComponent(target).standardizedFileURL.path
     return FileStatus.of(resolved)?.fingerprint
   }
 
@@ -114,6 +114,6 @@ public struct HFCachePublisher: Sendable {
   }
 
   func makeParent(of path: String) throws {
-    try StoreFiles.makeDirectories((path as NSString).deletingLastPathComponent)
+    try StoreFiles.makeDirectories(PathText.parent(of: path))
   }
 }

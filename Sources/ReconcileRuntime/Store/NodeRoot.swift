@@ -1,3 +1,4 @@
+import Foundation
 import ReconcileCore
 
 /// The paths of a node root's layout.
@@ -6,7 +7,17 @@ public struct NodeRoot: Sendable, Hashable {
   public var path: String
 
   /// Creates a root at `path`.
-  public init(_ path: String) { self.path = path }
+  /// A relative path is taken from the working directory and kept absolute, so every path
+  /// under the root has a parent to walk up to (and Foundation's `deletingLastPathComponent`,
+  /// which traps on a one-character relative path such as `r`, never sees one).
+  public init(_ path: String) {
+    if path.hasPrefix("/") || path.isEmpty {
+      self.path = path
+    } else {
+      let cwd = FileManager.default.currentDirectoryPath
+      self.path = (cwd.hasSuffix("/") ? cwd : cwd + "/") + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+    }
+  }
 
   /// `<root>/blobs/sha256`.
   public var blobs: String { path + "/blobs/sha256" }

@@ -20,7 +20,7 @@ enum StoreFiles {
       if status.kind == .directory { return }
       throw BlobStore.StoreError(what: "mkdir \(path)", code: EEXIST)
     }
-    let parent = (path as NSString).deletingLastPathComponent
+    let parent = PathText.parent(of: path)
     if !parent.isEmpty, parent != path { try makeDirectories(parent) }
     if mkdir(path, 0o755) != 0, errno != EEXIST { throw BlobStore.StoreError(what: "mkdir \(path)", code: errno) }
   }
@@ -47,7 +47,7 @@ enum StoreFiles {
   private static func placeReplacing(
     _ target: String, temporaryDirectory: String?, make: (String) throws(BlobStore.StoreError) -> Void
   ) throws(BlobStore.StoreError) {
-    let directory = temporaryDirectory ?? (target as NSString).deletingLastPathComponent
+    let directory = temporaryDirectory ?? PathText.parent(of: target)
     let temporary = "\(directory)/.\((target as NSString).lastPathComponent).\(uniqueSuffix()).link"
     try make(temporary)
     if let existing = FileStatus.of(target), existing.kind == .directory {
