@@ -41,6 +41,16 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
 fi
 
+# The systemd units in Examples/systemd are checked with systemd-analyze verify.
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "the example tests need systemd-analyze; run: sudo apt-get install -y systemd" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd
+fi
+
 # Python packages the tests drive real servers and clients with: moto's S3 server and boto3
 # (S3 tests), huggingface_hub (the HF cache view is checked with the real library),
 # check-jsonschema (the desired-state JSON Schema is checked against every example).

@@ -184,16 +184,14 @@ struct ReconcileLoop: Service {
       let outcome = try reconciler.run()
       switch outcome {
       case .noChanges(let plan):
-        agent.log("info", "summary", "no changes: node \(plan.node) matches the desired state", [:])
+        agent.log("info", "summary", "No changes. Node \(plan.node) matches the desired state.", [:])
         succeeded = true
       case .declined:
         succeeded = true
-      case .applied(_, let summary):
+      case .applied(let plan, let summary):
         succeeded = summary.isSuccess
         let level = summary.isSuccess ? "info" : summary.cancelled != nil ? "warning" : "error"
-        let text = summary.cancelled.map { "run interrupted by \($0)" }
-          ?? (summary.isSuccess ? "run complete" : "run failed: \(summary.failures.count) actions failed")
-        agent.log(level, "summary", text, ["downloaded": String(summary.downloadedBytes), "seconds": String(format: "%.2f", summary.seconds)])
+        agent.log(level, "summary", ApplySummaryRenderer.text(summary, plan: plan), [:])
       }
     } catch {
       if !agent.cancellation.isCancelled { agent.log("error", "error", "\(error)", [:]) }

@@ -275,6 +275,32 @@ import Testing
     #expect(listed.count == 2 && listed.allSatisfy { Self.holdings($0) == ["alpha@1:raw", "beta@1:raw"] }, "\(listed)")
   }
 
+  @Test func heartbeatAgeIsAMetricAndAStaleHeartbeatFailsCheck() throws {
+    let server = try PostgresServer()
+    defer { server.stop() }
+    let registry = try server.createDatabase("health")
+    let fixture = try ApplyFixture()
+    let weights = try fixture.makeFile("alpha/weights.bin", size: 4096)
+    try fixture.writeDesired(
+      [ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": ["weights.bin": weights]])],
+      policy: ApplyFixture.fastPolicy + "\n  fleet: { node_ttl: 3s }")
+    #expect(try Binary.run(["registry", "migrate"], environment: ["RECONCILE_REGISTRY": registry], in: fixture.directory.url).status == 0)
+
+    let metrics = fixture.directory.path + "/fleet.prom"
+    let applied = try Self.run(fixture, ["apply", "--auto-approve", "--metrics-file", metrics], node: "gpu-a", registry: registry)
+    #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+    let samples = OperationsTests.samples(try String(contentsOfFile: metrics, encoding: .utf8))
+    let age = try #require(samples["reconcile_fleet_heartbeat_age_seconds"], "\(samples)")
+    #expect(age >= 0 && age < 3)
+    let healthy = try Self.run(fixture, ["check"], node: "gpu-a", registry: registry)
+    #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
+
+    Thread.sleep(forTimeInterval: 3.5)
+    let stale = try Self.run(fixture, ["check"], node: "gpu-a", registry: registry)
+    #expect(stale.status == 1)
+    #expect(stale.stdout.contains("unhealthy: the fleet heartbeat is 3 s old, more than 3 s") || stale.stdout.contains("unhealthy: the fleet heartbeat is 4 s old, more than 3 s"), "\(stale.stdout)")
+  }
+
   @Test func nodesWithoutARegistrySaysHowToConfigureOne() throws {
     let fixture = try ApplyFixture()
     let result = try Binary.run(["nodes"], in: fixture.directory.url)

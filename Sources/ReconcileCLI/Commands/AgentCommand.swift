@@ -74,7 +74,7 @@ struct AgentCommand: ParsableCommand {
       Log.set(run: nil)
       if let error = result.get() { throw error }
       if let signal = Shutdown.signalName {
-        Log.final("stopped", message: "agent stopped by \(signal); the run in flight was recorded as interrupted", signal: signal)
+        Log.line(level: "info", event: "stopped", message: "agent stopped by \(signal)", fields: ["signal": signal])
       }
       return false
     }
