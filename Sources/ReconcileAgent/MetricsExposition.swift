@@ -50,7 +50,7 @@ public enum MetricsExposition {
 
     // Variants.
     for state in InventoryState.allCases {
-      registry.makeGauge(name: "reconcile_variants", labels: [("state", state.metricLabel)], help: "Variants on this node by state: verified, incomplete, unverified and missing are desired here; unwanted are on disk but not desired.")
+      registry.makeGauge(name: "reconcile_variants", labels: [("state", state.metricLabel)], help: "Variants on this node by state: verified, incomplete, unverified, missing and waiting (for what it requires) are desired here; unwanted are on disk but not desired.")
         .set(Int64(metrics.variants[state] ?? 0))
     }
 

@@ -32,7 +32,7 @@ import Testing
   }
 
   @Test func theSchemaIsAValidDraft07Schema() throws {
-    let result = try DeploymentTool.run("check-jsonschema", ["--check-metaschema", Self.schema])
+    let result = try Binary.external("check-jsonschema", ["--check-metaschema", Self.schema])
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("ok -- validation done"), "\(result.stdout)")
   }
@@ -44,7 +44,7 @@ import Testing
     #expect(files.contains("Examples/fleet-toml/policy.toml"))
     #expect(files.contains("Examples/quickstart/policy.toml"))
     #expect(!files.contains { $0.hasPrefix("Examples/kubernetes/") || $0.hasPrefix("Examples/node-config/") })
-    let result = try DeploymentTool.run("check-jsonschema", ["--schemafile", Self.schema] + files, in: Self.root)
+    let result = try Binary.external("check-jsonschema", ["--schemafile", Self.schema] + files, in: Self.root)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("ok -- validation done"), "\(result.stdout)")
   }
@@ -105,7 +105,7 @@ import Testing
     let validate = try Binary.run(["validate", directory.path])
     #expect(validate.status == 0, "reconcile validate accepts the files: \(validate.stderr)")
     let names = ["models.yaml", "reconcile.lock.yaml", "policy.toml"].map { directory.path + "/" + $0 }
-    let result = try DeploymentTool.run("check-jsonschema", ["--schemafile", Self.schema] + names)
+    let result = try Binary.external("check-jsonschema", ["--schemafile", Self.schema] + names)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   }
 
@@ -171,7 +171,7 @@ import Testing
   func brokenFileFailsTheSchemaAsItFailsValidation(_ broken: BrokenFile) throws {
     let directory = try TemporaryDirectory()
     let path = try directory.write(broken.file, broken.text)
-    let result = try DeploymentTool.run("check-jsonschema", ["--schemafile", Self.schema, path])
+    let result = try Binary.external("check-jsonschema", ["--schemafile", Self.schema, path])
     #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("Schema validation errors were encountered."), "\(result.stdout)")
     for message in broken.schemaSays {
@@ -213,7 +213,7 @@ import Testing
   /// a unit is clean only when it prints nothing. In this container, without a running systemd,
   /// it prints nothing else for good units: no line is filtered out as noise.
   static func verify(_ paths: [String]) throws -> (status: Int32, lines: [String]) {
-    let result = try DeploymentTool.run("systemd-analyze", ["verify", "--man=no"] + paths)
+    let result = try Binary.external("systemd-analyze", ["verify", "--man=no"] + paths)
     let lines = (result.stdout + result.stderr).split(separator: "\n").map(String.init)
     return (result.status, lines)
   }
@@ -375,37 +375,5 @@ extension DocumentNode {
   fileprivate var items: [DocumentNode] {
     guard case .sequence(let items, _) = self else { return [] }
     return items
-  }
-}
-
-/// Another program (check-jsonschema, systemd-analyze) found on PATH, run with this process's
-/// environment: check-jsonschema may live behind pyenv's shims, which need it.
-enum DeploymentTool {
-  static func run(_ name: String, _ arguments: [String], in directory: URL? = nil) throws -> Binary.Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [name] + arguments
-    if let directory { process.currentDirectoryURL = directory }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Read both pipes before waiting so a large output cannot block the child.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outData = out.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    let result = Binary.Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
-    if result.status == 127, result.stderr.contains("No such file or directory") {
-      throw Binary.Failure(description: "\(name) is not on PATH: run 'make test-deps' (Scripts/install-deps.sh --test) first")
-    }
-    return result
   }
 }

@@ -193,6 +193,58 @@ import TestSupport
     #expect(errors.contains { ($0["message"] as? String ?? "").contains("broken.yaml:1:") }, "\(invalid.stderr)")
   }
 
+  /// A variant is published (views, tenant views) only once everything it requires is verified;
+  /// until then status and check say what it waits for.
+  @Test func aVariantWaitsForWhatItRequires() throws {
+    let fixture = try ApplyFixture()
+    let alpha = try fixture.makeFile("alpha/weights.bin", size: 4096)
+    let beta = try fixture.makeFile("beta/encoder.bin", size: 4096)
+    try fixture.writeDesired([
+      ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": ["weights.bin": alpha]], requires: ["beta@1:raw"]),
+      ModelSpec(name: "beta", sources: [fixture.source("beta")], variants: ["raw": ["encoder.bin": beta]]),
+    ])
+    try fixture.server.behave(path: "/beta/encoder.bin", mode: .status, status: 503)
+    let failed = try fixture.apply()
+    #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+    #expect(failed.stdout.contains("waiting: alpha@1:fp16 is not published until beta@1:raw is verified"), "\(failed.stdout)")
+    #expect(Stat(fixture.blob(alpha)) != nil, "alpha's bytes are fetched and verified")
+    #expect(Stat(fixture.view("alpha", "fp16", "weights.bin")) == nil, "but not published while beta is missing")
+
+    let status = try fixture.reconcile("status")
+    let row = status.stdout.split(separator: "\n").first { $0.hasPrefix("alpha ") }.map(String.init) ?? ""
+    #expect(row.hasSuffix("waiting for beta@1:raw"), "\(status.stdout)")
+    let check = try fixture.reconcile("check")
+    #expect(check.status == 1)
+    #expect(check.stdout.contains("unhealthy: variant alpha@1:fp16 is waiting for beta@1:raw"), "\(check.stdout)")
+
+    try fixture.server.reset()
+    let fixed = try fixture.apply()
+    #expect(fixed.status == 0, "\(fixed.stdout)\(fixed.stderr)")
+    fixture.expectLinked(fixture.view("alpha", "fp16", "weights.bin"), to: alpha)
+    fixture.expectLinked(fixture.view("beta", "raw", "encoder.bin"), to: beta)
+    #expect(try fixture.reconcile("check").status == 0)
+  }
+
+  @Test func gcAndTouchAreInTheHistory() throws {
+    let fixture = try ApplyFixture()
+    let weights = try fixture.makeFile("alpha/weights.bin", size: 4096)
+    try fixture.writeDesired([ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": ["weights.bin": weights]])])
+    #expect(try fixture.apply().status == 0)
+    // An orphan blob for gc to free.
+    let orphan = String(repeating: "cd", count: 32)
+    try FileManager.default.createDirectory(atPath: fixture.root.blobs + "/cd", withIntermediateDirectories: true)
+    try Data(count: 1000).write(to: URL(fileURLWithPath: fixture.root.blobs + "/cd/" + orphan))
+    #expect(try fixture.reconcile("gc").status == 0)
+    #expect(try fixture.reconcile("touch", ["alpha"]).status == 0)
+    let history = try fixture.reconcile("history")
+    let runs = history.stdout.split(separator: "\n").filter { $0.hasPrefix("run ") }.map(String.init)
+    #expect(runs.count == 3, "\(history.stdout)")
+    #expect(runs.first?.contains(": recorded use of alpha@1:fp16") == true, "\(history.stdout)")
+    #expect(runs.dropFirst().first?.contains(" ok in ") == true && runs.dropFirst().first?.contains(": freed 1000 B (1 item)") == true, "\(history.stdout)")
+    #expect(history.stdout.contains("— reconcile gc"), "\(history.stdout)")
+    #expect(history.stdout.contains("— reconcile touch alpha"), "\(history.stdout)")
+  }
+
   /// A one-character relative root or desired directory (`--root r`) once trapped inside
   /// Foundation's `deletingLastPathComponent`.
   @Test func oneCharacterRelativePathsWork() throws {
@@ -224,32 +276,5 @@ import TestSupport
     try text.split(separator: "\n").map { line in
       try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
     }
-  }
-}
-
-extension Binary {
-  /// Runs another program (`promtool`, `curl`) found on PATH, with `stdin` as its input.
-  static func external(_ name: String, _ arguments: [String], stdin: Data = Data()) throws -> Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [name] + arguments
-    let input = Pipe(), out = Pipe(), err = Pipe()
-    process.standardInput = input
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    input.fileHandleForWriting.write(stdin)
-    try input.fileHandleForWriting.close()
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outData = out.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
   }
 }

@@ -45,9 +45,7 @@ struct AgentCommand: ParsableCommand {
       guard seconds >= 1 else { throw ValidationError("--interval must be at least 1s") }
       let (host, port) = try Self.address(listen ?? settings.agent["listen"] ?? "127.0.0.1:9400")
       let token = try (tokenFile ?? settings.agent["token_file"]).map(Self.readToken)
-      let command = (["reconcile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-      let environment = ProcessInfo.processInfo.environment
-      let runSettings = ReconcileSettings(lockTimeout: lockTimeout, user: environment["SUDO_USER"] ?? environment["USER"] ?? "uid \(getuid())", command: command)
+      let runSettings = ReconcileSettings(lockTimeout: lockTimeout, user: Invocation.user, command: Invocation.command)
       let reporter = ProgressReporter(live: false, format: global.logFormat)
       let metricsPath = metricsFile ?? settings.metricsFile
       var configuration = Agent.Configuration(interval: Double(seconds), host: host, port: port, token: token)
@@ -64,15 +62,15 @@ struct AgentCommand: ParsableCommand {
           }
         })
       Log.line(level: "info", event: "agent_started", message: "agent for node \(session.node): desired \(session.desired.path), root \(session.root.path), every \(Durations.compact(seconds))", fields: ["interval_s": seconds])
-      let result = Guarded<(any Error)?>(nil)
+      let result = Locked<(any Error)?>(nil)
       let done = DispatchSemaphore(value: 0)
       Task.detached {
-        do { try await agent.run() } catch { result.set(error) }
+        do { try await agent.run() } catch { result.update { $0 = error } }
         done.signal()
       }
       done.wait()
       Log.set(run: nil)
-      if let error = result.get() { throw error }
+      if let error = result.update({ $0 }) { throw error }
       if let signal = Shutdown.signalName {
         Log.line(level: "info", event: "stopped", message: "agent stopped by \(signal)", fields: ["signal": signal])
       }
@@ -101,15 +99,4 @@ struct AgentCommand: ParsableCommand {
     guard !token.isEmpty else { throw ValidationError("the token file '\(path)' is empty") }
     return token
   }
-}
-
-/// A value one thread sets and another reads.
-final class Guarded<Value>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var value: Value
-
-  init(_ value: Value) { self.value = value }
-
-  func set(_ newValue: Value) { lock.withLock { value = newValue } }
-  func get() -> Value { lock.withLock { value } }
 }

@@ -31,10 +31,7 @@ struct ApplyCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the plan '\(file)'") }
         do { return try PlanRenderer.decode(data) } catch { throw ValidationError("'\(file)' is not a plan saved by 'reconcile plan -o': \(error)") }
       }
-      let command = (["reconcile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-      let environment = ProcessInfo.processInfo.environment
-      let run = ReconcileSettings(
-        lockTimeout: lockTimeout, user: environment["SUDO_USER"] ?? environment["USER"] ?? "uid \(getuid())", command: command)
+      let run = ReconcileSettings(lockTimeout: lockTimeout, user: Invocation.user, command: Invocation.command)
       let reporter = ProgressReporter(live: isatty(STDERR_FILENO) == 1, format: global.logFormat)
       let session = global.session(settings)
       let reconciler = Reconciler(session: session, settings: run, cancellation: Shutdown.flag, events: reporter.handle)

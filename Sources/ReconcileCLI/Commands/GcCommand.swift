@@ -41,12 +41,18 @@ struct GcCommand: ParsableCommand {
         return true
       }
       try BlobStore(root: root).prepare()
-      let command = (["reconcile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-      let mutex = try RootMutex(root: root, timeout: lockTimeout, command: command)
+      let mutex = try RootMutex(root: root, timeout: lockTimeout, command: Invocation.command)
       defer { mutex.release() }
       let report = collector.find()
-      let registry: (any VerifiedFileCache)? = FileStatus.of(root.registry) != nil ? try SQLiteRegistry(path: root.registry) : nil
+      // gc is in the history like apply: a run with what it freed.
+      let registry = try SQLiteRegistry(path: root.registry)
+      let ledger = try registry.ledger(node: session.node)
+      let run = try ledger.beginRun(user: Invocation.user, host: ProcessInfo.processInfo.hostName, command: Invocation.command, desiredCommit: nil, at: Date())
       let result = collector.collect(report, registry: registry)
+      let freed = "freed \(ByteFormat.binary(result.freedBytes)) (\(result.removed.count) item\(result.removed.count == 1 ? "" : "s"))"
+      try? ledger.finishRun(
+        id: run, outcome: result.failures.isEmpty ? .ok : .failed,
+        detail: result.failures.isEmpty ? freed : "\(result.failures.count) items could not be removed; \(freed)", at: Date())
       print(Self.render(result.removed, root: root, dryRun: false), terminator: "")
       for failure in result.failures {
         ErrorReporting.report(["error: gc could not remove \(Self.relative(failure.item.paths[0], root: root)): \(failure.cause)"])

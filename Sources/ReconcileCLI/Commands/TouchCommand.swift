@@ -38,7 +38,9 @@ struct TouchCommand: ParsableCommand {
       try FileManager.default.createDirectory(atPath: session.root.state, withIntermediateDirectories: true)
       let ledger: any NodeLedger = try SQLiteRegistry(path: session.root.registry).ledger(node: session.node)
       let now = Date()
+      let run = try ledger.beginRun(user: Invocation.user, host: ProcessInfo.processInfo.hostName, command: Invocation.command, desiredCommit: nil, at: now)
       for id in matching { try ledger.recordUse(id, at: now) }
+      try ledger.finishRun(id: run, outcome: .ok, detail: "recorded use of \(matching.map(\.description).joined(separator: ", "))", at: now)
       let formatter = ISO8601DateFormatter()
       print("Recorded use of \(matching.map(\.description).joined(separator: ", ")) at \(formatter.string(from: now)).")
     }

@@ -6,7 +6,7 @@ import ReconcileRuntime
 /// UTC), `level`, `node`, `run`, `event` and the event's fields — progress, warnings, the
 /// summary and errors alike.
 enum Log {
-  private static let state = LogState()
+  private static let state = Locked(LogState())
 
   /// Sets the format for the rest of the process.
   static func configure(format: LogFormat) { state.update { $0.format = format } }
@@ -92,19 +92,8 @@ enum Log {
 }
 
 /// The logger's settings, shared by every thread.
-private final class LogState: @unchecked Sendable {
-  struct Value {
-    var format = LogFormat.text
-    var node: String?
-    var run: String?
-  }
-
-  private let lock = NSLock()
-  private var value = Value()
-
-  func update<T>(_ body: (inout Value) -> T) -> T {
-    lock.lock()
-    defer { lock.unlock() }
-    return body(&value)
-  }
+private struct LogState {
+  var format = LogFormat.text
+  var node: String?
+  var run: String?
 }

@@ -11,7 +11,7 @@ enum Shutdown {
   /// Cancelled by the first SIGTERM or SIGINT; its reason is the signal's name.
   static let flag = CancellationFlag()
 
-  private static let state = ShutdownState()
+  private static let state = Locked(ShutdownState())
   private static let queue = DispatchQueue(label: "reconcile.signals")
   nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
@@ -73,19 +73,8 @@ enum Shutdown {
 }
 
 /// What the signal handlers share.
-private final class ShutdownState: @unchecked Sendable {
-  struct Value {
-    var count = 0
-    var first: Int32?
-    var cancellable = false
-  }
-
-  private let lock = NSLock()
-  private var value = Value()
-
-  func update<T>(_ body: (inout Value) -> T) -> T {
-    lock.lock()
-    defer { lock.unlock() }
-    return body(&value)
-  }
+private struct ShutdownState {
+  var count = 0
+  var first: Int32?
+  var cancellable = false
 }

@@ -13,9 +13,9 @@ enum HistoryRenderer {
       let bytes = list.filter { $0.outcome == .ok }.reduce(Int64(0)) { $0 + $1.bytes }
       let failed = list.filter { $0.outcome == .failed }.count
       let commit = run.desiredCommit.map { " at \($0.prefix(7))" } ?? ""
-      // `interrupted (SIGTERM)`; a failed run's first error follows the time.
+      // `interrupted (SIGTERM)`; any other run's detail (the first error, what gc freed) follows the time.
       let stopped = run.outcome == .interrupted ? run.detail.map { " (\($0))" } ?? "" : ""
-      let why = run.outcome == .failed ? run.detail.map { ": \($0)" } ?? "" : ""
+      let why = run.outcome != .interrupted ? run.detail.map { ": \($0)" } ?? "" : ""
       let took = run.finishedAt.map { " in \(ByteFormat.fixed($0.timeIntervalSince(run.startedAt), 1)) s" } ?? (run.outcome == nil ? " (in progress)" : "")
       out += "run \(run.id)  \(formatter.string(from: run.startedAt))  \(run.user)@\(run.host)  node \(run.node)\(commit)  \(run.outcome?.rawValue ?? "running")\(stopped)\(took)\(why)\n"
       out += "  \(list.count) action\(list.count == 1 ? "" : "s"), \(ByteFormat.binary(bytes))\(failed > 0 ? ", \(failed) failed" : "")  — \(run.command)\n"

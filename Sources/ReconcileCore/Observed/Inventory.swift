@@ -16,8 +16,10 @@ public struct InventoryRow: Sendable, Hashable, Codable {
   public var verifiedFiles: Int
   /// The latest recorded use.
   public var lastUsed: Date?
-  /// Where the variant stands: ok, incomplete, unverified, missing or unwanted.
+  /// Where the variant stands: ok, incomplete, unverified, missing, waiting or unwanted.
   public var state: InventoryState
+  /// For `waiting`: the required variants not verified here yet.
+  public var waitingFor: [VariantID]?
 
   /// Creates a row.
   public init(variant: VariantID, desired: Bool, files: Int, declaredFiles: Int?, bytes: Int64, verifiedFiles: Int, lastUsed: Date?, state: InventoryState) {
@@ -37,7 +39,7 @@ public enum Inventory {
   /// Rows for every variant in `observed` or in `target`, in variant order.
   public static func rows(_ desired: DesiredState, _ observed: ObservedState, target: NodeTarget) -> [InventoryRow] {
     let ids = Set(observed.variants.keys).union(target.variants).sorted()
-    return ids.map { id in
+    let rows = ids.map { id in
       let view = observed.variants[id]
       let declared = desired.model(id.model)?.variant(id.variant)?.files
       let digests = Dictionary(declared?.map { ($0.path, $0.sha256) } ?? [], uniquingKeysWith: { first, _ in first })
@@ -66,6 +68,19 @@ public enum Inventory {
         variant: id, desired: wanted, files: files.count, declaredFiles: declared?.count,
         bytes: files.values.reduce(0) { $0 + $1.fingerprint.size }, verifiedFiles: verified,
         lastUsed: observed.lastUse[id], state: state)
+    }
+    // A desired variant whose requirements are not all verified is waiting for them.
+    let states = Dictionary(uniqueKeysWithValues: rows.map { ($0.variant, $0.state) })
+    let requirements = Dictionary(
+      NodeTarget.requirements(of: Array(target.variants), in: desired).map { ($0.variant, $0.requires) }, uniquingKeysWith: { first, _ in first })
+    return rows.map { row in
+      guard row.desired, let required = requirements[row.variant] else { return row }
+      let pending = required.filter { states[$0] != .ok }
+      guard !pending.isEmpty else { return row }
+      var row = row
+      row.state = .waiting
+      row.waitingFor = pending
+      return row
     }
   }
 }

@@ -9,9 +9,11 @@ public enum InventoryState: String, Sendable, Hashable, Codable, CaseIterable, C
   case unverified
   /// Desired, and no file of it is on the node.
   case missing
+  /// Desired, but something it requires is not verified here yet, so it is not published.
+  case waiting
   /// On the node, but not desired here.
   case unwanted
 
-  /// The rendered text: `ok`, `incomplete`, `unverified`, `missing` or `unwanted`.
+  /// The rendered text: `ok`, `incomplete`, `unverified`, `missing`, `waiting` or `unwanted`.
   public var description: String { rawValue }
 }

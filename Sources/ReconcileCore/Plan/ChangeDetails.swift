@@ -9,12 +9,31 @@ public struct PlannedTarget: Sendable, Hashable, Codable {
   public var pinned: [VariantID]
   /// The tenants whose views this node keeps, in name order.
   public var tenants: [String]
+  /// For each target variant with `requires:`, everything it requires, transitively, in order;
+  /// nil when no target variant requires anything. Apply publishes such a variant (its views,
+  /// its tenants' views) only once all of these are verified.
+  public var requires: [VariantRequirement]?
 
   /// Creates a target.
-  public init(variants: [VariantID] = [], pinned: [VariantID] = [], tenants: [String] = []) {
+  public init(variants: [VariantID] = [], pinned: [VariantID] = [], tenants: [String] = [], requires: [VariantRequirement]? = nil) {
     self.variants = variants
     self.pinned = pinned
     self.tenants = tenants
+    self.requires = requires
+  }
+}
+
+/// A variant and everything it requires.
+public struct VariantRequirement: Sendable, Hashable, Codable {
+  /// The variant.
+  public var variant: VariantID
+  /// What it requires, transitively, in order (never itself).
+  public var requires: [VariantID]
+
+  /// Creates a requirement.
+  public init(variant: VariantID, requires: [VariantID]) {
+    self.variant = variant
+    self.requires = requires
   }
 }
 

@@ -95,6 +95,16 @@ public struct NodeTarget: Sendable, Hashable {
     return VariantID(model: model.id, variant: name)
   }
 
+  /// What each of `variants` requires, transitively (itself excluded), for those that require
+  /// anything, in variant order.
+  public static func requirements(of variants: [VariantID], in desired: DesiredState) -> [VariantRequirement] {
+    let models = Dictionary(desired.models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    return variants.sorted().compactMap { variant in
+      let required = closure(of: [variant], models: models).subtracting([variant])
+      return required.isEmpty ? nil : VariantRequirement(variant: variant, requires: required.sorted())
+    }
+  }
+
   /// `variants` and everything they require, transitively.
   static func closure(of variants: Set<VariantID>, in desired: DesiredState) -> Set<VariantID> {
     closure(of: variants, models: Dictionary(uniqueKeysWithValues: desired.models.map { ($0.id, $0) }))

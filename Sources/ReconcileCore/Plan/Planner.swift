@@ -70,7 +70,10 @@ public enum Planner {
     kept = keptBytes(kept, desired, target, observed, index)
     kept.sort { $0.variant < $1.variant }
     let disk = DiskForecast(capacity: capacity, minFree: minFree, minFreeSetting: desired.policy.minFree.description, usedNow: usedNow, usedAfter: usedAfter)
-    let planned = PlannedTarget(variants: target.variants.sorted(), pinned: target.pinned.sorted(), tenants: target.servedTenants(in: desired).map(\.name))
+    let requirements = NodeTarget.requirements(of: Array(target.variants), in: desired)
+    let planned = PlannedTarget(
+      variants: target.variants.sorted(), pinned: target.pinned.sorted(), tenants: target.servedTenants(in: desired).map(\.name),
+      requires: requirements.isEmpty ? nil : requirements)
     var plan = Plan(node: node, pool: target.pool?.name, target: planned, createdAt: now, changes: changes, kept: kept, disk: disk)
     if target.leaving { plan.leaving = true }
     if let fleet, fleet.unavailable {

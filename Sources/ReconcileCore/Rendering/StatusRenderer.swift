@@ -10,7 +10,7 @@ public enum StatusRenderer {
       let files = row.declaredFiles.map { "\(row.files)/\($0)" } ?? "\(row.files)"
       let verified = row.files == 0 ? "-" : (row.verifiedFiles == row.files ? "yes" : "\(row.verifiedFiles)/\(row.files)")
       let used = row.lastUsed.map { Durations.ago($0, now: now) + " ago" } ?? "never"
-      return [row.variant.model.name, row.variant.model.version, row.variant.variant, files, ByteFormat.binary(row.bytes), verified, used, row.state.description]
+      return [row.variant.model.name, row.variant.model.version, row.variant.variant, files, ByteFormat.binary(row.bytes), verified, used, row.stateText]
     }
     var out = "reconcile status — node \(node)\n\n"
     out += TextTable.render([header] + body, rightAligned: [3, 4])
@@ -34,5 +34,13 @@ public enum StatusRenderer {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     return String(decoding: try encoder.encode(Document(node: node, variants: rows, tenants: tenants)), as: UTF8.self) + "\n"
+  }
+}
+
+extension InventoryRow {
+  /// `ok`, `missing` …; `waiting for beta@2.1, gamma@1:fp16` for a variant waiting for what it requires.
+  public var stateText: String {
+    guard state == .waiting, let waitingFor, !waitingFor.isEmpty else { return state.description }
+    return "waiting for " + waitingFor.map(\.description).joined(separator: ", ")
   }
 }

@@ -34,11 +34,24 @@ extension Applier {
         try? StoreFiles.linkReplacing(store.root.blob(job.digest), at: path)
       }
     }
-    let links = job.linkChanges.map { ApplyAction(action: .link, subject: $0.subject, bytes: 0) }
     guard blobIsGood else {
-      for action in links { finish(action, audit: nil, .failed("\(action): its blob could not be fetched")) }
+      for change in job.linkChanges {
+        let action = ApplyAction(action: .link, subject: change.subject, bytes: 0)
+        finish(action, audit: nil, .failed("\(action): its blob could not be fetched"))
+      }
       return
     }
+    // Views of a variant that requires something this run still works on wait until the end.
+    var job = job
+    let gates = self.gates.current
+    if !gates.isEmpty {
+      let later = GatedLinks(
+        digest: job.digest, views: job.views.filter { gates[$0.variant] != nil }, changes: job.linkChanges.filter { gates[$0.subject.variant] != nil })
+      if !later.views.isEmpty { gatedLinks.update { $0.append(later) } }
+      job.views.removeAll { gates[$0.variant] != nil }
+      job.linkChanges.removeAll { gates[$0.subject.variant] != nil }
+    }
+    let links = job.linkChanges.map { ApplyAction(action: .link, subject: $0.subject, bytes: 0) }
     do {
       try linkViews(job)
       for action in links { finish(action, audit: beginAudit(action, source: nil), .succeeded(source: nil, bytes: 0)) }

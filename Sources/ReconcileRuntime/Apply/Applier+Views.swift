@@ -6,7 +6,11 @@ extension Applier {
   /// known good in this run. It runs before `recordFingerprints()`, since a hard link made or
   /// removed here changes its blob's ctime and the new fingerprint must be the one recorded.
   func convergeTenantViews(_ plan: Plan) {
-    let changes = plan.changes.filter { $0.tenantView != nil && ($0.action == .link || $0.action == .unlink) }
+    // A tenant does not see a variant that waits for what it requires.
+    let waiting = Set(summary.current.waiting.map(\.variant))
+    let changes = plan.changes.filter {
+      $0.tenantView != nil && ($0.action == .link || $0.action == .unlink) && !($0.action == .link && waiting.contains($0.subject.variant))
+    }
     guard !changes.isEmpty else { return }
     let views = TenantViews(root: store.root)
     let good = verified.current

@@ -51,6 +51,11 @@ public final class Applier: @unchecked Sendable {
   let breaker: SourceBreaker
   /// Fingerprints of blobs known good during this run, to record when the run ends.
   let verified = Guarded([Digest: StatFingerprint]())
+  /// Variants whose views wait for what they require (required variants this plan still works
+  /// on), with those requirements.
+  let gates = Guarded([VariantID: [VariantID]]())
+  /// Views of gated variants, linked after every job ran, if what they require was verified.
+  let gatedLinks = Guarded([GatedLinks]())
   var runID: Int64 = 0
   var node = ""
 
@@ -88,7 +93,9 @@ public final class Applier: @unchecked Sendable {
 
     let evictions = plan.changes(.evict)
     evict(evictions.filter { $0.phase == .beforeDownloads }, plan: plan)
+    gates.update { $0 = Self.gates(plan) }
     WorkerPool.run(count: units.count, width: options.concurrency, cancellation: cancellation) { index in self.run(units[index]) }
+    if !cancellation.isCancelled { linkGated() }
     let late = evictions.filter { $0.phase != .beforeDownloads }
     if summary.current.isSuccess, !cancellation.isCancelled {
       evict(late, plan: plan)
@@ -163,10 +170,15 @@ public final class Applier: @unchecked Sendable {
 
   /// Points every view of the job's digest at its blob.
   func linkViews(_ job: DigestJob) throws {
-    for subject in job.views {
+    try linkViews(job.views, to: job.digest)
+  }
+
+  /// Points each of `views` at the blob of `digest`.
+  func linkViews(_ views: [ChangeSubject], to digest: Digest) throws {
+    for subject in views {
       guard let path = subject.path else { continue }
       do {
-        try store.link(job.digest, into: subject.variant, at: path)
+        try store.link(digest, into: subject.variant, at: path)
       } catch {
         throw ApplyFailure("link \(subject): \(error)")
       }
@@ -220,5 +232,59 @@ extension Applier {
   /// The first line of a cause, for one-line records.
   static func firstLine(_ text: String) -> String {
     String(text.prefix { $0 != "\n" }).trimmingCharacters(in: CharacterSet(charactersIn: ": "))
+  }
+}
+
+/// The views of one digest that belong to variants waiting for what they require.
+struct GatedLinks: Sendable {
+  /// The blob.
+  var digest: Digest
+  /// Its views in gated variants.
+  var views: [ChangeSubject]
+  /// The plan's link changes among them, reported when they are linked.
+  var changes: [Change]
+}
+
+extension Applier {
+  /// Each target variant that requires a variant this plan downloads, verifies or links, with
+  /// everything it requires. A variant whose requirements are all in place is not gated.
+  static func gates(_ plan: Plan) -> [VariantID: [VariantID]] {
+    guard let requirements = plan.target.requires else { return [:] }
+    let working = Set(plan.changes.filter { [.download, .verify, .link].contains($0.action) && $0.subject.tenant == nil }.map(\.subject.variant))
+    var gates: [VariantID: [VariantID]] = [:]
+    for requirement in requirements where requirement.requires.contains(where: working.contains) {
+      gates[requirement.variant] = requirement.requires
+    }
+    return gates
+  }
+
+  /// Links the views of gated variants whose requirements did not fail in this run; the others
+  /// stay unpublished (`waiting`) until a run verifies what they require.
+  func linkGated() {
+    let items = gatedLinks.current
+    guard !items.isEmpty else { return }
+    let failed = Set(summary.current.failures.map(\.action.subject.variant))
+    let gates = self.gates.current
+    var waiting: [VariantID: [VariantID]] = [:]
+    for item in items {
+      var ready: [ChangeSubject] = []
+      for subject in item.views {
+        let blockers = (gates[subject.variant] ?? []).filter(failed.contains)
+        if blockers.isEmpty { ready.append(subject) } else { waiting[subject.variant] = blockers }
+      }
+      let changes = item.changes.filter { waiting[$0.subject.variant] == nil }
+      let actions = changes.map { ApplyAction(action: .link, subject: $0.subject, bytes: 0) }
+      do {
+        try linkViews(ready, to: item.digest)
+        for action in actions { finish(action, audit: beginAudit(action, source: nil), .succeeded(source: nil, bytes: 0)) }
+      } catch {
+        for action in actions { finish(action, audit: beginAudit(action, source: nil), .failed("\(error)")) }
+        if actions.isEmpty, let subject = ready.first {
+          summary.update { $0.failures.append((ApplyAction(action: .link, subject: subject, bytes: 0), "\(error)")) }
+        }
+      }
+    }
+    let sorted = waiting.sorted { $0.key < $1.key }.map { (variant: $0.key, requires: $0.value.sorted()) }
+    summary.update { $0.waiting = sorted }
   }
 }

@@ -151,6 +151,8 @@ public struct ApplySummary: Sendable, Hashable {
   public var published: [String] = []
   /// Why the run stopped early (`SIGTERM`, `cancelled`), when it was cancelled.
   public var cancelled: String?
+  /// Variants not published because something they require failed in this run, with what.
+  public var waiting: [(variant: VariantID, requires: [VariantID])] = []
 
   /// Creates an empty summary.
   public init() {}

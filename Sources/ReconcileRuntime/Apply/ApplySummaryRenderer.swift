@@ -21,6 +21,9 @@ public enum ApplySummaryRenderer {
     let took = "in \(ByteFormat.fixed(summary.seconds, 1)) s"
     var lines: [String] = []
     for path in summary.quarantined { lines.append("quarantined: \(path)") }
+    for (variant, requires) in summary.waiting {
+      lines.append("waiting: \(variant) is not published until \(requires.map(\.description).joined(separator: ", ")) \(requires.count == 1 ? "is" : "are") verified")
+    }
     if !summary.tenantViews.isEmpty { lines.append("Updated tenant views: \(summary.tenantViews.joined(separator: ", ")).") }
     if !summary.published.isEmpty, let cache = plan.changes(.publish).first?.publication?.cache {
       lines.append("Hugging Face cache \(cache): \(summary.published.joined(separator: ", ")).")

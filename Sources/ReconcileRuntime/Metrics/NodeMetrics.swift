@@ -9,8 +9,10 @@ public struct NodeMetrics: Sendable {
   public struct Pending: Sendable, Hashable {
     /// The variant.
     public var variant: VariantID
-    /// `missing`, `incomplete` or `unverified`.
+    /// `missing`, `incomplete`, `unverified` or `waiting`.
     public var state: InventoryState
+    /// For `waiting`: what it waits for.
+    public var waitingFor: [VariantID] = []
   }
 
   /// The filesystem holding the root, and what reconcile keeps on it.
@@ -70,7 +72,7 @@ public struct NodeMetrics: Sendable {
 /// Why a node is not healthy, one reason per line of `reconcile check`.
 public enum HealthProblem: Sendable, Hashable, CustomStringConvertible {
   /// A desired variant is missing, incomplete or unverified.
-  case variant(VariantID, InventoryState)
+  case variant(VariantID, InventoryState, waitingFor: [VariantID])
   /// No run is recorded yet.
   case neverRan
   /// The last run failed or was interrupted.
@@ -84,7 +86,9 @@ public enum HealthProblem: Sendable, Hashable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .variant(let id, let state):
+    case .variant(let id, .waiting, let waitingFor):
+      "variant \(id) is waiting for \(waitingFor.map(\.description).joined(separator: ", ")), which \(waitingFor.count == 1 ? "is" : "are") not verified on this node; it is published once \(waitingFor.count == 1 ? "it is" : "they are")"
+    case .variant(let id, let state, _):
       "variant \(id) is \(state) on this node; run 'reconcile apply'"
     case .neverRan:
       "no reconcile run is recorded on this node yet"
@@ -113,7 +117,7 @@ extension NodeMetrics {
   /// succeeded, a success within `maxAge` seconds (when given), the disk above `min_free`, and
   /// in a fleet a heartbeat younger than the node TTL. Empty when healthy.
   public func problems(maxAge: Double?) -> [HealthProblem] {
-    var problems = pending.map { HealthProblem.variant($0.variant, $0.state) }
+    var problems = pending.map { HealthProblem.variant($0.variant, $0.state, waitingFor: $0.waitingFor) }
     if let last = stats.lastRun {
       if last.outcome != .ok { problems.append(.lastRun(last)) }
     } else {
@@ -140,7 +144,7 @@ extension NodeMetrics {
     var variants: [InventoryState: Int] = [:]
     for state in InventoryState.allCases { variants[state] = 0 }
     for row in rows { variants[row.state, default: 0] += 1 }
-    let pending = rows.filter { $0.desired && $0.state != .ok }.map { Pending(variant: $0.variant, state: $0.state) }
+    let pending = rows.filter { $0.desired && $0.state != .ok }.map { Pending(variant: $0.variant, state: $0.state, waitingFor: $0.waitingFor ?? []) }
     let unwanted = rows.filter { !$0.desired }.reduce(Int64(0)) { RunStats.adding($0, $1.bytes) }
     let used = observed.blobs.values.reduce(Int64(0)) { RunStats.adding($0, $1.size) }
     let disk = observed.filesystem.map { space in

@@ -29,6 +29,8 @@ struct ModelSpec {
   var sources: [String]
   /// Variant name → (view path → file), rendered in name order.
   var variants: [String: [String: ServedFile]]
+  /// `requires:` references, `name@version[:variant]`.
+  var requires: [String] = []
 }
 
 /// Everything one apply test needs: a temporary directory holding the files a `TestHTTPServer`
@@ -94,6 +96,7 @@ final class ApplyFixture {
     var yaml = "models:\n"
     for model in models {
       yaml += "  - name: \(model.name)\n    version: \"\(model.version)\"\n"
+      if !model.requires.isEmpty { yaml += "    requires: [\(model.requires.joined(separator: ", "))]\n" }
       yaml += "    sources: [\(model.sources.map { "\"\($0)\"" }.joined(separator: ", "))]\n    variants:\n"
       for (variant, files) in model.variants.sorted(by: { $0.key < $1.key }) {
         yaml += "      \(variant):\n        files:\n"

@@ -51,6 +51,39 @@ enum Binary {
     return Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
   }
 
+  /// Runs another program found on PATH (`promtool`, `check-jsonschema`, `systemd-analyze`) with
+  /// this process's environment (check-jsonschema may live behind pyenv's shims, which need it),
+  /// `stdin` as its input, in `directory` when given.
+  static func external(_ name: String, _ arguments: [String], stdin: Data = Data(), in directory: URL? = nil) throws -> Result {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [name] + arguments
+    if let directory { process.currentDirectoryURL = directory }
+    let input = Pipe(), out = Pipe(), err = Pipe()
+    process.standardInput = input
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    input.fileHandleForWriting.write(stdin)
+    try input.fileHandleForWriting.close()
+    // Read both pipes before waiting so a large output cannot block the child.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var outData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+      outData = out.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    let result = Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
+    if result.status == 127, result.stderr.contains("No such file or directory") {
+      throw Failure(description: "\(name) is not on PATH: run 'make test-deps' (Scripts/install-deps.sh --test) first")
+    }
+    return result
+  }
+
   struct Failure: Error, CustomStringConvertible {
     var description: String
   }
