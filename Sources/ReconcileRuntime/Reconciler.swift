@@ -149,7 +149,7 @@ public final class Reconciler: Sendable {
     // Before anything is written: a tenant's view needs its group on this node.
     try session.checkTenantGroups(loaded.state)
     let root = session.root
-    try StoreFiles.makeDirectories(root.state)
+    try StoreFiles.makeDirectories(root.state, inside: root.path)
     let lock = try RootMutex(root: root, timeout: settings.lockTimeout, command: settings.command, cancellation: cancellation)
     defer { lock.release() }
     try BlobStore(root: root).prepare()

@@ -124,7 +124,7 @@ extension Applier {
     let view = store.root.view(action.subject.variant) + "/" + path
     let blob = store.root.blob(job.digest)
     do {
-      try StoreFiles.makeDirectories(PathText.parent(of: blob))
+      try StoreFiles.makeDirectories(PathText.parent(of: blob), inside: store.root.path)
       try StoreFiles.linkReplacing(view, at: blob, temporaryDirectory: store.root.temporary)
       if let fingerprint = FileStatus.of(blob)?.fingerprint { verified.update { $0[job.digest] = fingerprint } }
       finish(action, audit: audit, .succeeded(source: nil, bytes: 0))

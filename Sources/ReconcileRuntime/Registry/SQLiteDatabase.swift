@@ -21,7 +21,8 @@ public final class SQLiteDatabase {
   /// in-memory database. The parent directory must exist.
   public init(path: String, busyTimeout: Duration = SQLiteDatabase.defaultBusyTimeout) throws {
     var opened: OpaquePointer?
-    let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+    // NOFOLLOW: a registry path that is a symbolic link is refused, not written through.
+    let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
     let code = sqlite3_open_v2(path, &opened, flags, nil)
     guard code == SQLITE_OK, let opened else {
       let cause = SQLiteError.last(on: opened, code: code, sql: nil)

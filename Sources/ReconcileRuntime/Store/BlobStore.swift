@@ -23,9 +23,18 @@ public struct BlobStore: Sendable {
     public var what: String
     /// `errno` at the failure.
     public var code: Int32
+    /// What to do, when the cause is known better than `errno` says it.
+    public var advice: String?
+
+    /// Creates an error.
+    public init(what: String, code: Int32, advice: String? = nil) {
+      self.what = what
+      self.code = code
+      self.advice = advice
+    }
 
     /// `rename /x/y: No such file or directory`.
-    public var description: String { "\(what): \(String(cString: strerror(code)))" }
+    public var description: String { "\(what): \(advice ?? String(cString: strerror(code)))" }
   }
 
   /// `<root>/.reconcile/quarantine`: files that failed verification, kept for inspection.
@@ -36,7 +45,7 @@ public struct BlobStore: Sendable {
   /// Creates the root's directories.
   public func prepare() throws(StoreError) {
     for directory in [root.path, root.blobs, root.models, root.state, root.temporary, quarantine, trash] {
-      try StoreFiles.makeDirectories(directory)
+      try StoreFiles.makeDirectories(directory, inside: root.path)
     }
   }
 
@@ -72,7 +81,7 @@ public struct BlobStore: Sendable {
   public func install(partial: String, as digest: Digest) throws(StoreError) {
     let target = root.blob(digest)
     let directory = PathText.parent(of: target)
-    try StoreFiles.makeDirectories(directory)
+    try StoreFiles.makeDirectories(directory, inside: root.path)
     guard chmod(partial, 0o444) == 0 else { throw StoreError(what: "chmod \(partial)", code: errno) }
     guard rename(partial, target) == 0 else { throw StoreError(what: "rename \(partial) to \(target)", code: errno) }
     PartialMetadata.remove(for: partial)
@@ -83,7 +92,7 @@ public struct BlobStore: Sendable {
   /// renamed over the old entry, so the view never shows a missing or partial file.
   public func link(_ digest: Digest, into variant: VariantID, at path: String) throws(StoreError) {
     let target = root.view(variant) + "/" + path
-    try StoreFiles.makeDirectories(PathText.parent(of: target))
+    try StoreFiles.makeDirectories(PathText.parent(of: target), inside: root.path)
     try StoreFiles.linkReplacing(root.blob(digest), at: target)
   }
 
@@ -91,7 +100,7 @@ public struct BlobStore: Sendable {
   /// Returns where it went.
   @discardableResult
   public func quarantineBlob(_ digest: Digest) throws(StoreError) -> String {
-    try StoreFiles.makeDirectories(quarantine)
+    try StoreFiles.makeDirectories(quarantine, inside: root.path)
     let destination = "\(quarantine)/\(digest.hex).\(StoreFiles.uniqueSuffix())"
     guard rename(root.blob(digest), destination) == 0 else { throw StoreError(what: "rename \(root.blob(digest)) to \(destination)", code: errno) }
     return destination
@@ -101,7 +110,7 @@ public struct BlobStore: Sendable {
   public func removeView(_ variant: VariantID) throws(StoreError) {
     let view = root.view(variant)
     guard FileStatus.of(view) != nil else { return }
-    try StoreFiles.makeDirectories(trash)
+    try StoreFiles.makeDirectories(trash, inside: root.path)
     let away = "\(trash)/\(variant.model.name)@\(variant.model.version):\(variant.variant).\(StoreFiles.uniqueSuffix())"
     guard rename(view, away) == 0 else { throw StoreError(what: "rename \(view) to \(away)", code: errno) }
     try StoreFiles.removeTree(away)

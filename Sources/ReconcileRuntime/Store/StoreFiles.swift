@@ -18,11 +18,42 @@ enum StoreFiles {
   static func makeDirectories(_ path: String) throws(BlobStore.StoreError) {
     if let status = FileStatus.of(path) {
       if status.kind == .directory { return }
-      throw BlobStore.StoreError(what: "mkdir \(path)", code: EEXIST)
+      throw inTheWay(path, status)
     }
     let parent = PathText.parent(of: path)
     if !parent.isEmpty, parent != path { try makeDirectories(parent) }
     if mkdir(path, 0o755) != 0, errno != EEXIST { throw BlobStore.StoreError(what: "mkdir \(path)", code: errno) }
+  }
+
+  /// `mkdir -p` for a path under `root` that checks every component below `root` with `lstat`:
+  /// a symbolic link planted anywhere in the root (`models/x`, `.reconcile`, `blobs/sha256/ab`)
+  /// is an error, never followed, so no write leaves the root. `root` itself may be a link.
+  static func makeDirectories(_ path: String, inside root: String) throws(BlobStore.StoreError) {
+    let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+    guard path.hasPrefix(base + "/") else { return try makeDirectories(path) }
+    try makeDirectories(base)
+    var current = base
+    for component in path.dropFirst(base.count + 1).split(separator: "/") {
+      current += "/" + component
+      if let status = FileStatus.of(current) {
+        guard status.kind == .directory else { throw inTheWay(current, status) }
+        continue
+      }
+      if mkdir(current, 0o755) != 0, errno != EEXIST { throw BlobStore.StoreError(what: "mkdir \(current)", code: errno) }
+      // Another writer may have raced us with something else.
+      if let status = FileStatus.of(current), status.kind != .directory { throw inTheWay(current, status) }
+    }
+  }
+
+  /// The error for something other than a directory where one is needed.
+  static func inTheWay(_ path: String, _ status: FileStatus) -> BlobStore.StoreError {
+    if status.kind == .symlink {
+      let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+      return BlobStore.StoreError(
+        what: "mkdir \(path)", code: EEXIST,
+        advice: "it is a symbolic link (to \(target)), and reconcile never follows links inside its root; remove it and run again")
+    }
+    return BlobStore.StoreError(what: "mkdir \(path)", code: EEXIST, advice: "something that is not a directory is in the way; move it aside and run again")
   }
 
   /// Makes `target` a hard link to `source`: linked under a unique temporary name (in

@@ -134,7 +134,7 @@ public struct TenantViews: Sendable {
 
   /// `<root>` and `tenants/` 0711, `blobs/`, `models/` and `.reconcile/` 0700.
   func lockDownRoot() throws {
-    try StoreFiles.makeDirectories(root.tenants)
+    try StoreFiles.makeDirectories(root.tenants, inside: root.path)
     for (path, mode) in [(root.path, 0o711), (root.tenants, 0o711), (root.path + "/blobs", 0o700), (root.models, 0o700), (root.state, 0o700)] {
       guard FileStatus.of(path)?.kind == .directory else { continue }
       try setMode(path, mode_t(mode))
