@@ -169,7 +169,7 @@ public final class Reconciler: Sendable {
     let now = clock()
     let plan: Plan
     if let saved {
-      let fresh = try Planner.plan(loaded.state, observed, on: session.node, at: saved.createdAt, fleet: members)
+      let fresh = session.pinningHubRevisions(try Planner.plan(loaded.state, observed, on: session.node, at: saved.createdAt, fleet: members), observed: observed)
       try Self.check(saved, against: fresh, observedDigest: Session.digest(of: observed), session: session)
       plan = saved
     } else {

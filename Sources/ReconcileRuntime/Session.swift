@@ -83,7 +83,7 @@ public struct Session: Sendable {
     var plan = try Planner.plan(desiredState, observed, on: node, at: now, fleet: fleet)
     plan.desired = DesiredStamp(path: desired.path, commit: desired.gitCommit(), digest: digest)
     plan.observedDigest = Self.digest(of: observed)
-    return pinningHubRevisions(plan)
+    return pinningHubRevisions(plan, observed: observed)
   }
 
   /// A SHA-256 over the desired-state files' names and contents, in name order. Any edit,
@@ -129,13 +129,33 @@ public struct Session: Sendable {
   /// The plan with every Hub source at a branch or tag replaced by the commit it points to now,
   /// so the plan shows, and apply fetches, exactly that commit. A source that cannot be
   /// resolved (offline, no access) stays as written; apply reports its error if it is used.
-  public func pinningHubRevisions(_ plan: Plan) -> Plan {
-    guard let settings = sources?.hub else { return plan }
+  ///
+  /// A Hugging Face cache publication of a branch or tag is pinned the same way, then kept only
+  /// when the cache does not already hold that commit's snapshot under that ref; one that cannot
+  /// be pinned is left out (the cache keeps what it has).
+  public func pinningHubRevisions(_ plan: Plan, observed: ObservedState) -> Plan {
+    var plan = plan
+    let branchPublications = plan.changes.indices.filter { plan.changes[$0].publication?.pinnedFrom != nil && plan.changes[$0].publication?.commit.isEmpty == true }
+    guard let settings = sources?.hub else {
+      plan.changes.removeAll { $0.publication?.pinnedFrom != nil && $0.publication?.commit.isEmpty == true }
+      return plan
+    }
     var resolved: [String: String] = [:]
     // When the Hub cannot be reached at all, one failed attempt is enough: the plan of a large
     // fleet must not wait for every repository in turn.
     var reachable = true
-    var plan = plan
+    func resolve(_ url: String, _ reference: HubReference) -> String? {
+      if resolved[url] == nil {
+        guard reachable else { return nil }
+        do {
+          resolved[url] = try HubAPI(settings: settings, timeout: 15).resolveRevision(reference)
+        } catch {
+          resolved[url] = ""
+          if error.kind == .network || error.kind == .timedOut { reachable = false }
+        }
+      }
+      return resolved[url].flatMap { $0.isEmpty ? nil : $0 }
+    }
     for index in plan.changes.indices where plan.changes[index].action == .download {
       var pinned: [SourceURL] = []
       for source in plan.changes[index].sources {
@@ -143,15 +163,7 @@ public struct Session: Sendable {
           pinned.append(source)
           continue
         }
-        if resolved[source.url] == nil {
-          do {
-            resolved[source.url] = try HubAPI(settings: settings, timeout: 15).resolveRevision(reference)
-          } catch {
-            resolved[source.url] = ""
-            if error.kind == .network || error.kind == .timedOut { reachable = false }
-          }
-        }
-        if let commit = resolved[source.url], !commit.isEmpty {
+        if let commit = resolve(source.url, reference) {
           pinned.append(SourceURL(scheme: .hf, url: reference.at(revision: commit).description))
         } else {
           pinned.append(source)
@@ -161,6 +173,17 @@ public struct Session: Sendable {
       var seen = Set<String>()
       plan.changes[index].sources = pinned.filter { seen.insert($0.url).inserted }
     }
+    var dropped = Set<Int>()
+    for index in branchPublications {
+      let change = plan.changes[index]
+      let commit = change.publication?.pinnedFrom.flatMap { url in (try? HubReference(parsing: url)).flatMap { resolve(url, $0) } }
+      if let pinned = Planner.publication(pinning: change, to: commit, observed) {
+        plan.changes[index] = pinned
+      } else {
+        dropped.insert(index)
+      }
+    }
+    plan.changes = plan.changes.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
     return plan
   }
 }

@@ -137,4 +137,43 @@ extension SourcesTests {
     #expect(try fixture.hubRequests().isEmpty)
     #expect(try fixture.cdnRequests().isEmpty)
   }
+
+  /// A source at a branch (`@main`, no lock): the plan pins it to the commit main points to, and
+  /// apply publishes that snapshot and writes `refs/main`, so the default revision works offline.
+  @Test func aBranchSourceIsPublishedAtItsCommitWithItsRef() throws {
+    let fixture = try HubFixture()
+    let repo = try fixture.publish()
+    let files = repo.values.filter { $0.path != "README.md" }.sorted { $0.path < $1.path }
+    try fixture.writeDesired(sources: ["hf://org/repo@main"], files: files.map { FileSpec(path: $0.path, size: Int64($0.data.count), sha256: $0.sha256) })
+    let withCache = ["RECONCILE_HF_CACHE": fixture.cache]
+    let plan = try fixture.reconcile("plan", extra: withCache)
+    #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
+    #expect(plan.stdout.contains("to the Hugging Face cache as org/repo@\(HubFixture.commit.prefix(7))"), "\(plan.stdout)")
+
+    let applied = try fixture.apply(extra: withCache)
+    #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+    #expect(applied.stdout.contains("Hugging Face cache \(fixture.cache): org/repo@\(HubFixture.commit)"), "\(applied.stdout)")
+    let repository = fixture.cache + "/models--org--repo"
+    #expect(FileManager.default.contents(atPath: repository + "/refs/main") == Data(HubFixture.commit.utf8))
+
+    let spec = try JSONSerialization.data(withJSONObject: ["repo": HubFixture.repo, "commit": HubFixture.commit, "files": files.map(\.path)])
+    let probe = try BoundedRun.python(
+      Self.hubProbe, [String(decoding: spec, as: UTF8.self)], environment: ["HF_HUB_CACHE": fixture.cache, "HF_HUB_OFFLINE": "1"],
+      in: fixture.directory.url)
+    #expect(probe.status == 0, "\(probe.stderr)")
+    let answer = try JSONDecoder().decode(ProbeAnswer.self, from: Data(probe.stdout.utf8))
+    for file in files {
+      let path = try #require(answer.byBranch[file.path] ?? nil, "try_to_load_from_cache(\(file.path), revision: main) found nothing")
+      #expect(FileManager.default.contents(atPath: path) == file.data)
+    }
+    #expect(answer.snapshot.hasSuffix("/snapshots/\(HubFixture.commit)"), "\(answer.snapshot)")
+    #expect(answer.snapshotFiles == files.map(\.path), "\(answer.snapshotFiles)")
+
+    // Converged: the branch still points there, so nothing changes and nothing is downloaded.
+    try fixture.hub.reset()
+    let second = try fixture.apply(extra: withCache)
+    #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+    #expect(second.stdout.hasPrefix("No changes."), "\(second.stdout)")
+    #expect(try fixture.cdnRequests().isEmpty)
+  }
 }

@@ -122,6 +122,10 @@ public struct CachePublication: Sendable, Hashable, Codable {
   public var lockedFromHub: Bool
   /// The snapshot's files.
   public var files: [ViewFile]
+  /// For a source at a branch or tag (`hf://org/repo@main`), the repository at that revision:
+  /// the plan pins it to the commit the revision points to when it is made (`commit` is empty
+  /// until then, and a publication that cannot be pinned is left out of the plan).
+  public var pinnedFrom: String?
 
   /// Creates a publication.
   public init(cache: String, repository: String, repo: String, commit: String, ref: String?, lockedFromHub: Bool, files: [ViewFile]) {
