@@ -69,7 +69,9 @@ public enum Inventory {
         bytes: files.values.reduce(0) { $0 + $1.fingerprint.size }, verifiedFiles: verified,
         lastUsed: observed.lastUse[id], state: state)
     }
-    // A desired variant whose requirements are not all verified is waiting for them.
+    // A desired variant whose own bytes are all here (in its view, or verified in the store and
+    // held back from its view) but whose requirements are not all verified waits for them; one
+    // that misses bytes of its own keeps saying so.
     let states = Dictionary(uniqueKeysWithValues: rows.map { ($0.variant, $0.state) })
     let requirements = Dictionary(
       NodeTarget.requirements(of: Array(target.variants), in: desired).map { ($0.variant, $0.requires) }, uniquingKeysWith: { first, _ in first })
@@ -77,6 +79,9 @@ public enum Inventory {
       guard row.desired, let required = requirements[row.variant] else { return row }
       let pending = required.filter { states[$0] != .ok }
       guard !pending.isEmpty else { return row }
+      let declared = desired.model(row.variant.model)?.variant(row.variant.variant)?.files ?? []
+      let stored = !declared.isEmpty && declared.allSatisfy { observed.blobs[$0.sha256]?.verification == .verified }
+      guard row.state == .ok || stored else { return row }
       var row = row
       row.state = .waiting
       row.waitingFor = pending

@@ -19,11 +19,18 @@ public final class SQLiteDatabase {
 
   /// Opens the database at `path`, creating the file when missing; `:memory:` opens a private
   /// in-memory database. The parent directory must exist.
-  public init(path: String, busyTimeout: Duration = SQLiteDatabase.defaultBusyTimeout) throws {
+  ///
+  /// `immutable` opens an existing file read-only and tells SQLite nothing can change it (no
+  /// locks, no `-wal` or `-shm` files): for a file on a read-only filesystem, where a WAL
+  /// database cannot be opened otherwise.
+  public init(path: String, busyTimeout: Duration = SQLiteDatabase.defaultBusyTimeout, immutable: Bool = false) throws {
     var opened: OpaquePointer?
     // NOFOLLOW: a registry path that is a symbolic link is refused, not written through.
-    let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
-    let code = sqlite3_open_v2(path, &opened, flags, nil)
+    let flags = immutable
+      ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
+      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
+    let name = immutable ? "file:\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)?immutable=1" : path
+    let code = sqlite3_open_v2(name, &opened, flags, nil)
     guard code == SQLITE_OK, let opened else {
       let cause = SQLiteError.last(on: opened, code: code, sql: nil)
       sqlite3_close_v2(opened)

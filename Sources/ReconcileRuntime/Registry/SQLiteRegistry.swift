@@ -16,12 +16,28 @@ public final class SQLiteRegistry: @unchecked Sendable {
   /// and migrates it to the latest schema.
   ///
   /// Throws `SQLiteRegistryError.schemaTooNew` when a newer reconcile wrote the file.
+  ///
+  /// On a read-only filesystem an existing file is opened immutable: read commands (status,
+  /// plan, check, history) work; writes fail with the filesystem's error.
   public init(path: String, busyTimeout: Duration = SQLiteDatabase.defaultBusyTimeout) throws {
-    let database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
-    try Self.configure(database)
+    let readOnly = path != ":memory:" && Self.onReadOnlyFilesystem(path) && FileStatus.of(path)?.kind == .regular
+    let database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout, immutable: readOnly)
+    if readOnly {
+      try database.execute("PRAGMA foreign_keys = ON")
+    } else {
+      try Self.configure(database)
+    }
     try Self.migrate(database)
     self.database = database
     self.path = path
+  }
+
+  /// Whether the directory holding `path` is on a filesystem mounted read-only.
+  static func onReadOnlyFilesystem(_ path: String) -> Bool {
+    var info = statvfs()
+    let directory = PathText.parent(of: path)
+    guard statvfs(directory.isEmpty ? "." : directory, &info) == 0 else { return false }
+    return info.f_flag & UInt(ST_RDONLY) != 0
   }
 
   /// The rows of `node`: its variant times and its audit log. Rows written before the registry
