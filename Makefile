@@ -52,6 +52,7 @@ bench: release
 	@Scripts/bench-apply.sh $(BENCH_DIR)
 	@Scripts/bench-tenants.sh $(BENCH_DIR)
 	@Scripts/bench-fleet.sh $(BENCH_DIR)
+	@Scripts/bench-cdn.sh $(BENCH_DIR)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the Hugging Face Hub and its CDN for reconcile's tests: loopback only, two ports.
 
-Usage: test_hub_server.py DIRECTORY [--token TOKEN] [--page-size N] [--lfs-threshold BYTES]
+Usage: test_hub_server.py DIRECTORY [--token TOKEN] [--page-size N] [--lfs-threshold BYTES] [--cdn-base URL]
 Prints "HUB_PORT CDN_PORT" as the first line of stdout and exits when its stdin closes, so it
 never outlives the test process that started it.
 
@@ -24,6 +24,7 @@ Hub port, after the documented Hub API:
   With --token, repositories in private.txt answer 401 without `Authorization: Bearer TOKEN`
   and 403 with another token.
 CDN port: GET|HEAD /repos/... serves the bytes, honouring Range and If-Range (ETag "<sha256>").
+With --cdn-base (a benchmark's nginx serving DIRECTORY under /repos/), resolve redirects there.
 
 Both ports (not logged): GET /__log (JSON list of {method, path, query, range, if_range,
 authorization_present}; a header's value is never logged) and POST /__reset (clears the log).
@@ -48,6 +49,7 @@ arguments.add_argument("directory")
 arguments.add_argument("--token")
 arguments.add_argument("--page-size", type=int, default=1000)
 arguments.add_argument("--lfs-threshold", type=int, default=1024)
+arguments.add_argument("--cdn-base")
 options = arguments.parse_args()
 ROOT = os.path.realpath(options.directory)
 
@@ -281,8 +283,9 @@ class HubHandler(LoggingHandler):
         if not file_path.startswith(os.path.join(repo_dir, commit) + os.sep) or not os.path.isfile(file_path):
             return self.error(404, "EntryNotFound", "Entry not found")
         size, sha256, sha1 = digests(file_path)
-        location = "http://127.0.0.1:%d/repos/%s%s/%s/%s/%s?expires=4102444800" % (
-            ports["cdn"], kind, urllib.parse.quote(org), urllib.parse.quote(name), commit, urllib.parse.quote(path))
+        base = options.cdn_base or "http://127.0.0.1:%d" % ports["cdn"]
+        location = "%s/repos/%s%s/%s/%s/%s?expires=4102444800" % (
+            base, kind, urllib.parse.quote(org), urllib.parse.quote(name), commit, urllib.parse.quote(path))
         headers = [("Location", location), ("X-Repo-Commit", commit), ("X-Linked-Size", str(size))]
         if size >= options.lfs_threshold:
             headers.append(("X-Linked-Etag", '"%s"' % sha256))
