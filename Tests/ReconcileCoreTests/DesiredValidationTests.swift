@@ -338,7 +338,7 @@ import Testing
     ("models:\n  - name: \"a\n", "d.yaml:3:1: error: found unexpected end of stream\nd.yaml:2:11: note: while scanning a quoted scalar"),
     ("models:\n\t- name: a\n", "d.yaml:2:1: error: found character that cannot start any token"),
     ("a: b: c\n", "d.yaml:1:5: error: mapping values are not allowed in this context"),
-    ("models: *undefined\n", "d.yaml:1:9: error: found undefined alias"),
+    ("models: *undefined\n", "d.yaml:1:9: error: found undefined alias 'undefined'"),
     ("models: []\npolicy:\n  gc_grace: 1\u{7}h\n", "d.yaml:3:14: error: control characters are not allowed (U+0007)"),
   ])
   func yamlSyntaxErrorsHaveAPosition(document: String, expected: String) {

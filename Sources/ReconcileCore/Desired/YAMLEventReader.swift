@@ -1,0 +1,181 @@
+import CYaml
+
+/// Builds the positioned `DocumentNode` tree straight from libyaml's parser events, with no
+/// intermediate node graph: planning 10,000 models spent most of its time composing Yams
+/// nodes. Aliases are expanded (counted against the value budget), nesting is bounded, and a
+/// duplicate key is reported where it repeats, with a note where it was first defined.
+struct YAMLEventReader {
+  let file: String
+  var budget: Int
+  let maximumDepth: Int
+  let maximumValues: Int
+
+  /// A collection being built.
+  private enum Frame {
+    case mapping(entries: [DocumentNode.Entry], location: SourceLocation, anchor: String?, pendingKey: (String, SourceLocation)?, keys: [String: SourceLocation])
+    case sequence(items: [DocumentNode], location: SourceLocation, anchor: String?)
+  }
+
+  /// An anchored value and how many values it expands to.
+  private struct Anchored {
+    var node: DocumentNode
+    var count: Int
+  }
+
+  /// The document in `bytes`; nil for a stream without a document (empty, or comments only).
+  mutating func read(_ bytes: [UInt8]) throws(DiagnosticsError) -> DocumentNode? {
+    var parser = yaml_parser_t()
+    guard yaml_parser_initialize(&parser) == 1 else {
+      throw DiagnosticsError([.error(at: location(line: 0, column: 0), "cannot start the YAML parser (out of memory)")])
+    }
+    defer { yaml_parser_delete(&parser) }
+    return try bytes.withUnsafeBufferPointer { buffer throws(DiagnosticsError) -> DocumentNode? in
+      // The encoding is left to libyaml: UTF-8, with or without a byte-order mark.
+      yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+      return try parse(&parser, bytes: buffer)
+    }
+  }
+
+  private mutating func parse(_ parser: inout yaml_parser_t, bytes: UnsafeBufferPointer<UInt8>) throws(DiagnosticsError) -> DocumentNode? {
+    var stack: [Frame] = []
+    var anchors: [String: Anchored] = [:]
+    var counts: [Int] = []  // values inside each open frame, for anchors on collections
+    var document: DocumentNode?
+    var firstDocument: SourceLocation?
+    var event = yaml_event_t()
+    while true {
+      guard yaml_parser_parse(&parser, &event) == 1 else {
+        throw DiagnosticsError([parserError(parser, bytes: bytes)])
+      }
+      defer { yaml_event_delete(&event) }
+      let start = location(line: event.start_mark.line, column: event.start_mark.column)
+      var finished: (node: DocumentNode, anchor: String?, count: Int)?
+      switch event.type {
+      case YAML_STREAM_END_EVENT:
+        return document
+      case YAML_DOCUMENT_START_EVENT:
+        if let firstDocument {
+          throw DiagnosticsError([.error(at: start, "but found another document", notes: [.note(at: firstDocument, "expected a single document in the stream")])])
+        }
+        firstDocument = start
+        continue
+      case YAML_SCALAR_EVENT:
+        let scalar = event.data.scalar
+        let text = scalar.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: scalar.length), as: UTF8.self) } ?? ""
+        let kind: DocumentNode.Scalar.Kind = scalar.style == YAML_PLAIN_SCALAR_STYLE ? ScalarClassifier.kind(of: text) : .string
+        try spend(1, at: start)
+        finished = (.scalar(.init(text: text, kind: kind, location: start)), Self.string(scalar.anchor), 1)
+      case YAML_ALIAS_EVENT:
+        let name = Self.string(event.data.alias.anchor) ?? ""
+        guard let anchored = anchors[name] else {
+          throw DiagnosticsError([.error(at: start, "found undefined alias '\(name)'")])
+        }
+        try spend(anchored.count, at: start)
+        finished = (relocated(anchored.node), nil, anchored.count)
+      case YAML_MAPPING_START_EVENT:
+        try enter(depth: stack.count + 1, at: start)
+        try spend(1, at: start)
+        stack.append(.mapping(entries: [], location: start, anchor: Self.string(event.data.mapping_start.anchor), pendingKey: nil, keys: [:]))
+        counts.append(1)
+        continue
+      case YAML_SEQUENCE_START_EVENT:
+        try enter(depth: stack.count + 1, at: start)
+        try spend(1, at: start)
+        stack.append(.sequence(items: [], location: start, anchor: Self.string(event.data.sequence_start.anchor)))
+        counts.append(1)
+        continue
+      case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
+        guard let frame = stack.popLast(), let count = counts.popLast() else { continue }
+        switch frame {
+        case .mapping(let entries, let location, let anchor, _, _):
+          finished = (.mapping(.init(entries: entries, location: location)), anchor, count)
+        case .sequence(let items, let location, let anchor):
+          finished = (.sequence(items, location), anchor, count)
+        }
+      default:
+        continue
+      }
+      guard let (node, anchor, count) = finished else { continue }
+      if let anchor { anchors[anchor] = Anchored(node: node, count: count) }
+      if !counts.isEmpty { counts[counts.count - 1] += count }
+      guard let top = stack.popLast() else {
+        document = node
+        continue
+      }
+      switch top {
+      case .sequence(var items, let location, let anchor):
+        items.append(node)
+        stack.append(.sequence(items: items, location: location, anchor: anchor))
+      case .mapping(var entries, let location, let anchor, let pendingKey, var keys):
+        if let (key, keyLocation) = pendingKey {
+          entries.append(DocumentNode.Entry(key: key, keyLocation: keyLocation, value: node))
+          stack.append(.mapping(entries: entries, location: location, anchor: anchor, pendingKey: nil, keys: keys))
+        } else {
+          // A key: a scalar's text; a collection as a key is read as its position's text.
+          let key: String
+          if case .scalar(let scalar) = node { key = scalar.text } else { key = "" }
+          let keyLocation = node.location
+          if let first = keys[key] {
+            throw DiagnosticsError([.error(at: keyLocation, "duplicate key '\(key)'", notes: [.note(at: first, "first defined here")])])
+          }
+          keys[key] = keyLocation
+          stack.append(.mapping(entries: entries, location: location, anchor: anchor, pendingKey: (key, keyLocation), keys: keys))
+        }
+      }
+    }
+  }
+
+  /// A copy of an anchored value, as an alias repeats it (positions stay where it was defined).
+  private func relocated(_ node: DocumentNode) -> DocumentNode { node }
+
+  private mutating func spend(_ values: Int, at place: SourceLocation) throws(DiagnosticsError) {
+    budget -= values
+    guard budget >= 0 else {
+      throw DiagnosticsError([.error(at: place, "the document expands to more than \(maximumValues) values (aliases repeated over and over?); desired-state files are far smaller — write the values out")])
+    }
+  }
+
+  private func enter(depth: Int, at place: SourceLocation) throws(DiagnosticsError) {
+    guard depth <= maximumDepth else {
+      throw DiagnosticsError([.error(at: place, "values are nested more than \(maximumDepth) levels deep; desired-state files need a handful")])
+    }
+  }
+
+  private func location(line: Int, column: Int) -> SourceLocation {
+    SourceLocation(file: file, line: line + 1, column: column + 1)
+  }
+
+  /// libyaml's error, at its place, with what it was reading where that started.
+  private func parserError(_ parser: yaml_parser_t, bytes: UnsafeBufferPointer<UInt8>) -> Diagnostic {
+    let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
+    if parser.error == YAML_READER_ERROR {
+      let place = location(ofByte: parser.problem_offset, in: bytes)
+      let character = parser.problem_value >= 0 ? " (U+\(YAMLReader.hex(parser.problem_value)))" : ""
+      return .error(at: place, problem + character)
+    }
+    let place = location(line: parser.problem_mark.line, column: parser.problem_mark.column)
+    guard let context = parser.context.map({ String(cString: $0) }) else { return .error(at: place, problem) }
+    let contextPlace = location(line: parser.context_mark.line, column: parser.context_mark.column)
+    return .error(at: place, problem, notes: contextPlace == place ? [] : [.note(at: contextPlace, context)])
+  }
+
+  /// The line and column (in characters) of the byte at `offset`.
+  private func location(ofByte offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> SourceLocation {
+    var line = 1, column = 1, index = 0
+    while index < min(offset, bytes.count) {
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "\n") {
+        line += 1
+        column = 1
+      } else if byte & 0xC0 != 0x80 {
+        column += 1
+      }
+      index += 1
+    }
+    return SourceLocation(file: file, line: line, column: column)
+  }
+
+  private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+    pointer.map { String(cString: $0) }
+  }
+}
