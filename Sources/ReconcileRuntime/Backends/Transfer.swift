@@ -90,7 +90,8 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
     case timedOut
     /// No byte arrived for the stall timeout.
     case stalled
-    /// The source sent more bytes than the file's expected size.
+    /// The source sent more than it may: more bytes than the file's expected size, or response
+    /// headers larger than `HTTPTransfer.maximumHeaderBytes`.
     case tooLarge
     /// The destination's file system is full.
     case diskFull
@@ -113,6 +114,9 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
   public var isRetryable: Bool
   /// The first 4 KiB of an error response's body (S3 names its cause there); never printed.
   public var responseBody: Data?
+  /// Seconds a 429 or 503 answer asked the client to wait before trying again (`Retry-After`,
+  /// either form), if it said.
+  public var retryAfter: Double?
 
   /// An error whose retryability follows from its kind unless given.
   public init(_ kind: Kind, url: String, message: String, isRetryable: Bool? = nil) {
