@@ -138,13 +138,7 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
   }
 
   /// `url` without a `user:password@` part, which must not reach logs.
-  static func redacted(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://") else { return url }
-    let rest = url[schemeEnd.upperBound...]
-    let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-    return String(url[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...])
-  }
+  static func redacted(_ url: String) -> String { SourceURL.redacting(url) }
 
   /// The error for a local file operation that failed with `error`.
   static func file(_ error: FileStreamError, url: String) -> TransferError {
