@@ -9,10 +9,6 @@ public struct ReconcileSettings: Sendable {
   public var user: String
   /// The command line, for the audit log.
   public var command: String
-  /// Seconds to wait for a connection, and without a byte, before a transfer is abandoned.
-  public var connectTimeout: Double = 30
-  /// Seconds without a byte before a transfer is abandoned.
-  public var stallTimeout: Double = 30
 
   /// Creates settings.
   public init(lockTimeout: Double, user: String, command: String) {
@@ -187,9 +183,9 @@ public final class Reconciler: Sendable {
     guard try approve(plan) else { return .declined(plan) }
     let policy = loaded.state.policy
     var options = ApplyOptions(concurrency: policy.concurrency, retry: policy.retry, user: settings.user, command: settings.command, sourceBase: session.desired.path)
-    options.connectTimeout = settings.connectTimeout
-    options.stallTimeout = settings.stallTimeout
-    let limited = TenantTransferLimits(plan, cancellation: cancellation).wrapping(transfers())
+    options.connectTimeout = Double(policy.connectTimeout)
+    options.stallTimeout = Double(policy.stallTimeout)
+    let limited = TenantTransferLimits(plan, nodeBandwidth: policy.bandwidth, cancellation: cancellation).wrapping(transfers())
     var sink = events
     if let fleet {
       // Each variant reaches the registry as soon as it verified, not only when the run ends.

@@ -158,6 +158,14 @@ import Testing
       schemaSays: ["::$.policy.eviction: 'fifo' is not one of ['lru', 'none', None]"],
       validatorSays: "'eviction' in policy must be one of lru, none, got 'fifo'"),
     BrokenFile(
+      name: "node bandwidth of 0", file: "policy.yaml", text: "policy:\n  bandwidth: 0MiB/s\n",
+      schemaSays: ["::$.policy.bandwidth: '0MiB/s' does not match '[1-9]'"],
+      validatorSays: "'bandwidth' in policy must be more than 0 bytes per second"),
+    BrokenFile(
+      name: "stall timeout of 0", file: "policy.toml", text: "[policy]\nstall_timeout = 0\n",
+      schemaSays: ["::$.policy.stall_timeout: 0 is less than the minimum of 1"],
+      validatorSays: "'stall_timeout' in policy must be between 1s and 24h, got '0'"),
+    BrokenFile(
       name: "draining: yes", file: "pools.yaml", text: "pools:\n  - name: p\n    nodes:\n      - { name: gpu-1, disk: 1TiB, draining: yes }\n",
       schemaSays: ["::$.pools[0].nodes[0].draining: 'yes' is not valid under any of the given schemas"],
       validatorSays: "'draining' in node 'gpu-1' must be true or false, got 'yes'"),

@@ -87,6 +87,17 @@ import Testing
     #expect(PlanRenderer.human(plan, color: true).contains("\u{1B}[32m+\u{1B}[0m"))
   }
 
+  @Test func aPasswordInASourceStaysOutOfTheHumanPlan() throws {
+    let file = FileSpec(path: "a.bin", size: 1, sha256: try #require(Digest(hex: String(repeating: "a", count: 64))))
+    let source = SourceURL(scheme: .https, url: "https://reader:s3cret@mirror.example/m/")
+    let desired = DesiredState(models: [Model(name: "m", version: "1", sources: [source], variants: [Variant(name: "v", files: [file])])])
+    let plan = try Planner.plan(desired, ObservedState(), on: "solo", at: Self.now)
+    let text = PlanRenderer.human(plan)
+    #expect(text.contains("from https://mirror.example/m/"), "\(text)")
+    #expect(!text.contains("s3cret"), "\(text)")
+    #expect(try PlanRenderer.json(plan).contains("reader:s3cret@"), "apply needs the credentials the saved plan carries")
+  }
+
   @Test func statusTable() throws {
     let desired = try Self.fleet()
     let target = try NodeTarget.resolve(desired, node: "gpu-a-01")

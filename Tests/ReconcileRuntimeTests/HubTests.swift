@@ -221,6 +221,14 @@ import Testing
     #expect(error.message == message && error.isRetryable == retryable && error.url == "hf://acme/m@main/a.bin")
   }
 
+  @Test(arguments: [(429, "30", 30.0), (503, "0", 0.0), (500, "30", nil), (429, "later", nil)] as [(Int, String, Double?)])
+  func aRateLimitCarriesItsRetryAfter(status: Int, value: String, seconds: Double?) {
+    let api = HubAPI(settings: HubSettings(endpoint: "https://hf.example"))
+    let response = HTTPRequest.Response(status: status, headers: ["retry-after": value], body: Data(), effectiveURL: "")
+    let error = api.failure(response, url: "https://hf.example/x", reference: HubReference(repo: "acme/m", path: "a.bin"), asking: .file)
+    #expect(error.kind == .http(status) && error.retryAfter == seconds)
+  }
+
   @Test(arguments: [
     (#""abc""#, "abc"), (#"W/"abc""#, "abc"), ("abc", "abc"), (#" "a\"b" "#, #"a\"b"#),
   ])

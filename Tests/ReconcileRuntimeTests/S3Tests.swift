@@ -225,4 +225,13 @@ import Testing
     #expect(cause("<html><body>Forbidden</body></html>") == nil)
     #expect(cause("not xml") == nil)
   }
+
+  @Test func aSlowDownKeepsItsRetryAfter() {
+    var slowDown = TransferError(.http(503), url: "http://127.0.0.1:9000/b/k", message: "HTTP 503 Service Unavailable")
+    slowDown.responseBody = Data("<Error><Code>SlowDown</Code></Error>".utf8)
+    slowDown.retryAfter = 4
+    let restated = S3Transfer.error(slowDown, url: "s3://b/k", endpointURL: "http://127.0.0.1:9000/b/k", settings: S3Settings(), permission: "s3:GetObject on b/k")
+    #expect(restated.message == "SlowDown (HTTP 503)" && restated.url == "s3://b/k")
+    #expect(restated.retryAfter == 4 && restated.isRetryable)
+  }
 }

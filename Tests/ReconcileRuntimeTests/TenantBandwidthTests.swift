@@ -119,4 +119,45 @@ import Testing
       #expect(abs(time.slept - 3) < 1e-6, "\(url): slept \(time.slept) s")
     }
   }
+
+  @Test func aTenantBucketWithinTheNodesPaysForTheSlowerOfTheTwo() {
+    // 3 MiB in 1 MiB writes: at the node's 1 MiB/s whatever the tenant's 2 MiB/s, at the
+    // tenant's 1 MiB/s within the node's 2 MiB/s; both taken at once, so no rate is lost to
+    // one bucket refilling past its burst while the other sleeps.
+    for (nodeRate, tenantRate) in [(Int64(1 << 20), Int64(2 << 20)), (2 << 20, 1 << 20)] {
+      let time = FakeTime()
+      let node = time.limiter(nodeRate)
+      let tenant = BandwidthLimiter(bytesPerSecond: tenantRate, parent: node, clock: { time.now.value }, sleep: { time.pass($0) })
+      for _ in 0..<3 { tenant.consume(1 << 20) }
+      #expect(abs(time.slept - 3) < 1e-6, "node \(nodeRate), tenant \(tenantRate): slept \(time.slept) s")
+    }
+  }
+
+  @Test func writersOfTwoTenantsShareTheNodesRate() {
+    let time = FakeTime()
+    let node = time.limiter(1 << 20)
+    let a = BandwidthLimiter(bytesPerSecond: 10 << 20, parent: node, clock: { time.now.value }, sleep: { time.pass($0) })
+    let b = BandwidthLimiter(bytesPerSecond: 10 << 20, parent: node, clock: { time.now.value }, sleep: { time.pass($0) })
+    for _ in 0..<2 {
+      a.consume(1 << 20)
+      b.consume(1 << 20)
+    }
+    #expect(abs(time.slept - 4) < 1e-6, "4 MiB through a 1 MiB/s node: \(time.slept) s")
+  }
+
+  @Test func theNodeLimitCoversEveryDownloadAndHoldsEachTenantsBucket() throws {
+    let desired = Self.desired()
+    let plan = try Planner.plan(desired, ObservedState(), on: "gpu-1", at: Date())
+    let limits = TenantTransferLimits(plan, nodeBandwidth: 100 << 20)
+    let d = Self.digest
+    let node = try #require(limits.node)
+    #expect(node.bytesPerSecond == 100 << 20)
+    #expect(limits.buckets[d(1)]?.parent === node && limits.buckets[d(3)]?.parent === node, "tenants within the node")
+    #expect(limits.buckets[d(4)] === node, "a blob no limited tenant uses draws on the node alone")
+    #expect(limits.bandwidthTenant[d(4)] == nil)
+    let solo = TenantTransferLimits(try Planner.plan(DesiredState(models: desired.models), ObservedState(), on: "solo", at: Date()), nodeBandwidth: 1 << 20)
+    #expect(!solo.isEmpty && Set(solo.buckets.values.map(ObjectIdentifier.init)).count == 1, "without tenants, every download shares the node's bucket")
+    #expect(TenantTransferLimits(try Planner.plan(DesiredState(models: desired.models), ObservedState(), on: "solo", at: Date())).isEmpty)
+  }
+
 }

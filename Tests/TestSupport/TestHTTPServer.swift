@@ -16,6 +16,10 @@ public final class TestHTTPServer: @unchecked Sendable {
     public var method: String
     /// The percent-decoded path.
     public var path: String
+    /// The `Host` header: which name and port the client asked for.
+    public var host: String?
+    /// When the request arrived, in seconds since 1970.
+    public var time: Double
     /// The `Range` header, if sent.
     public var range: String?
     /// The `If-Range` header, if sent.
@@ -24,7 +28,7 @@ public final class TestHTTPServer: @unchecked Sendable {
     public var authorizationPresent: Bool
 
     enum CodingKeys: String, CodingKey {
-      case method, path, range
+      case method, path, host, time, range
       case ifRange = "if_range"
       case authorizationPresent = "authorization_present"
     }
@@ -48,6 +52,17 @@ public final class TestHTTPServer: @unchecked Sendable {
     case status
     /// Answers `status` (default 302) with `Location: location`.
     case redirect
+    /// Reads the request, then sends nothing until the client gives up.
+    case silent
+    /// Answers 200 without `Content-Length`: the file, then filler bytes until the client gives up.
+    case endless
+    /// Answers 200 declaring `Content-Length: length` (default: the file's size), whatever the
+    /// file's size and any `Range`; sends `limit` bytes (default `length`), the file then
+    /// filler, and closes.
+    case lie
+    /// Answers 200 with `headerBytes` bytes of extra header lines (as one line when `oneLine`),
+    /// then the file.
+    case hugeHeaders = "huge-headers"
   }
 
   /// A control request failed or the server did not start.
@@ -88,12 +103,18 @@ public final class TestHTTPServer: @unchecked Sendable {
     return try JSONDecoder().decode([LoggedRequest].self, from: body)
   }
 
-  /// Makes the server misbehave for `path`.
+  /// Makes the server misbehave for `path`. `retryAfter` (with `.fail` and `.status`) is sent
+  /// as `Retry-After`: as given, or for `date:N` an HTTP-date N seconds after the answer.
   public func behave(
-    path: String, mode: Behaviour, count: Int? = nil, rate: Int? = nil, status: Int? = nil, location: String? = nil
+    path: String, mode: Behaviour, count: Int? = nil, rate: Int? = nil, status: Int? = nil, location: String? = nil,
+    retryAfter: String? = nil, length: Int? = nil, limit: Int? = nil, headerBytes: Int? = nil, oneLine: Bool = false
   ) throws {
-    var spec: [String: Any] = ["path": path, "mode": mode.rawValue]
+    var spec: [String: Any] = ["path": path, "mode": mode.rawValue, "one_line": oneLine]
     if let location { spec["location"] = location }
+    if let retryAfter { spec["retry_after"] = retryAfter }
+    if let length { spec["length"] = length }
+    if let limit { spec["limit"] = limit }
+    if let headerBytes { spec["header_bytes"] = headerBytes }
     if let count { spec["count"] = count }
     if let rate { spec["rate"] = rate }
     if let status { spec["status"] = status }

@@ -7,15 +7,24 @@ Prints the port it listens on (127.0.0.1, chosen by the system) as the first lin
 exits when its stdin closes, so it never outlives the test process that started it.
 
 Control endpoints (not logged):
-  GET  /__log     JSON list of {method, path, range, if_range, authorization_present}
+  GET  /__log     JSON list of {method, path, host, time, range, if_range, authorization_present};
+                  `time` is when the request arrived (seconds since the epoch, a float)
   POST /__reset   clears the log and every behaviour
   POST /__behave  {"path": "/x/y.bin", "mode": MODE, "count": n, "rate": bytes_per_s, "status": code,
-                   "location": "/other"}
+                   "location": "/other", "retry_after": "2", "length": n, "limit": n,
+                   "header_bytes": n, "one_line": bool}
 MODE is one of: fail (answer `status`, default 500, for the next `count` requests, default 1),
 truncate (declare the full length, send half, close), wrong-bytes (same length, other content),
 ignore-range (always 200 with the whole file), stall (send the first 64 KiB, then hang until the
-client gives up), throttle (send at `rate` bytes/s), status (always answer `status`), redirect
-(answer `status`, default 302, with `Location: location`).
+client gives up), throttle (send at `rate` bytes/s; 1 is a drip), status (always answer
+`status`), redirect (answer `status`, default 302, with `Location: location`), silent (accept
+the request, then send nothing until the client gives up), endless (200 without Content-Length:
+the file, then filler bytes until the client gives up), lie (200 declaring `Content-Length:
+length`, whatever the file's size and any Range; send `limit` bytes, default `length`: the file,
+then filler bytes; close), huge-headers (200 with `header_bytes` bytes of extra header lines,
+as one line when `one_line`, then the file).
+`retry_after`, with fail and status, is sent as `Retry-After`: as given (delay-seconds), or for
+"date:N" an HTTP-date N seconds from now.
 `count`, when given, limits any mode to that many requests.
 """
 
@@ -35,6 +44,8 @@ from loopback_server import QuietServer, exit_when_stdin_closes, parse_range
 ROOT = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else ".")
 STALL_PREFIX = 64 * 1024
 STALL_LIMIT_SECONDS = 120
+# `endless` gives up after this many bytes, should a client never stop reading.
+ENDLESS_LIMIT = 1 << 30
 CHUNK = 256 * 1024
 WRONG_BYTES = bytes(b ^ 0x5A for b in range(256))
 
@@ -97,14 +108,18 @@ class Handler(BaseHTTPRequestHandler):
                 mode = spec["mode"]
             except (ValueError, KeyError) as error:
                 return self.send_json(400, {"error": str(error)})
-            if mode not in ("fail", "truncate", "wrong-bytes", "ignore-range", "stall", "throttle", "status", "redirect"):
+            if mode not in ("fail", "truncate", "wrong-bytes", "ignore-range", "stall", "throttle", "status", "redirect",
+                            "silent", "endless", "lie", "huge-headers"):
                 return self.send_json(400, {"error": "unknown mode " + mode})
             count = spec.get("count")
             if count is None and mode == "fail":
                 count = 1
             default_status = 302 if mode == "redirect" else 500
             behaviour = {"mode": mode, "count": count, "rate": spec.get("rate") or 1024 * 1024,
-                         "status": spec.get("status") or default_status, "location": spec.get("location") or "/"}
+                         "status": spec.get("status") or default_status, "location": spec.get("location") or "/",
+                         "retry_after": spec.get("retry_after"), "length": spec.get("length"),
+                         "limit": spec.get("limit"), "header_bytes": spec.get("header_bytes") or 0,
+                         "one_line": bool(spec.get("one_line"))}
             with state_lock:
                 behaviours[target] = behaviour
             return self.send_json(200, {"ok": True})
@@ -128,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
             request_log.append({
                 "method": self.command,
                 "path": path,
+                "host": self.headers.get("Host"),
+                "time": time.time(),
                 "range": self.headers.get("Range"),
                 "if_range": self.headers.get("If-Range"),
                 "authorization_present": self.headers.get("Authorization") is not None,
@@ -135,9 +152,12 @@ class Handler(BaseHTTPRequestHandler):
         behaviour = take_behaviour(path)
         mode = behaviour["mode"] if behaviour else None
         if mode in ("fail", "status"):
-            return self.send_error_status(behaviour["status"])
+            return self.send_error_status(behaviour["status"], retry_after=behaviour["retry_after"])
         if mode == "redirect":
             return self.send_error_status(behaviour["status"], location=behaviour["location"])
+        if mode == "silent":
+            self.close_connection = True
+            return self.hang()
 
         file_path = os.path.realpath(os.path.join(ROOT, path.lstrip("/")))
         if not (file_path == ROOT or file_path.startswith(ROOT + os.sep)) or not os.path.isfile(file_path):
@@ -160,6 +180,9 @@ class Handler(BaseHTTPRequestHandler):
             first, last = requested
             partial = True
 
+        if mode in ("endless", "lie"):
+            return self.send_hostile(file_path, behaviour, head)
+
         length = max(last - first + 1, 0)
         self.send_response(206 if partial else 200)
         self.send_header("Content-Type", "application/octet-stream")
@@ -169,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Last-Modified", last_modified)
         if partial:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (first, last, size))
+        if mode == "huge-headers":
+            self.send_huge_headers(behaviour["header_bytes"], behaviour["one_line"])
         if mode in ("truncate", "stall"):
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -180,16 +205,60 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def send_error_status(self, status, location=None):
+    def send_error_status(self, status, location=None, retry_after=None):
         body = ("status %d\n" % status).encode()
         self.send_response(status)
         if location:
             self.send_header("Location", location)
+        if retry_after is not None:
+            text = str(retry_after)
+            if text.startswith("date:"):
+                text = email.utils.formatdate(time.time() + float(text[len("date:"):]), usegmt=True)
+            self.send_header("Retry-After", text)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def send_huge_headers(self, total, one_line):
+        """`total` bytes of extra header lines: one line, or many of about 100 bytes each."""
+        if one_line:
+            self.send_header("X-Huge", "a" * max(total - len("X-Huge: \r\n"), 1))
+            return
+        index = 0
+        while total > 0:
+            self.send_header("X-Filler-%07d" % index, "a" * 80)
+            total -= 100
+            index += 1
+
+    def send_hostile(self, file_path, behaviour, head):
+        """`endless` and `lie`: the file's bytes, then filler, to a length of the mode's choosing."""
+        mode = behaviour["mode"]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if mode == "lie":
+            declared = behaviour["length"] if behaviour["length"] is not None else os.path.getsize(file_path)
+            self.send_header("Content-Length", str(declared))
+            limit = behaviour["limit"] if behaviour["limit"] is not None else declared
+        else:
+            limit = ENDLESS_LIMIT
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        if head:
+            return
+        sent = 0
+        try:
+            with open(file_path, "rb") as source:
+                while sent < limit:
+                    data = source.read(min(CHUNK, limit - sent)) or b"\0" * min(CHUNK, limit - sent)
+                    self.wfile.write(data)
+                    sent += len(data)
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def if_range_holds(self, etag, last_modified):
         value = self.headers.get("If-Range")

@@ -1,4 +1,5 @@
-/// How every node keeps its store: headroom, eviction, grace, parallelism, retries and tiers.
+/// How every node keeps its store: headroom, eviction, grace, parallelism, retries, transfer
+/// limits and tiers.
 public struct Policy: Sendable, Hashable, Codable {
   /// Disk kept free on every node.
   public var minFree: Headroom
@@ -14,6 +15,14 @@ public struct Policy: Sendable, Hashable, Codable {
   public var tiers: [String: Quota]
   /// Seconds after its last heartbeat that a node of a fleet stops counting (`fleet.node_ttl`).
   public var nodeTTL: Int64 = 15 * 60
+  /// Bytes per second all downloads of a node together may take (`bandwidth`); nil: no limit.
+  /// Tenants' own limits apply within it.
+  public var bandwidth: Int64?
+  /// Seconds to wait for a source to accept a connection (`connect_timeout`).
+  public var connectTimeout: Int64 = 30
+  /// Seconds a transfer may go without a byte, or below the lowest rate, before it is
+  /// abandoned as stalled (`stall_timeout`).
+  public var stallTimeout: Int64 = 30
 
   /// Creates a policy; the defaults are those of DESIGN.md.
   public init(
@@ -51,6 +60,18 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     self.attempts = attempts
     self.backoff = backoff
     self.maxBackoff = maxBackoff
+  }
+
+  /// The pause in seconds after failed try `attempt` (1 for the first): `backoff × 2^(attempt-1)`
+  /// capped at `maxBackoff`, times `jitter` (a random 0.5…1, given so that this stays pure).
+  /// A server's `Retry-After` (in seconds) lengthens the pause to what it asked for, but never
+  /// beyond `maxBackoff`: a server cannot park a run for an hour.
+  public func pause(after attempt: Int, jitter: Double, retryAfter: Double? = nil) -> Double {
+    let ceiling = Double(max(maxBackoff, 0))
+    let exponential = Double(max(backoff, 0)) * Double(sign: .plus, exponent: max(attempt, 1) - 1, significand: 1)
+    let backoffPause = min(exponential, ceiling) * min(max(jitter, 0), 1)
+    guard let retryAfter, !retryAfter.isNaN else { return backoffPause }
+    return min(max(backoffPause, retryAfter), ceiling)
   }
 }
 

@@ -2,7 +2,9 @@
 struct PolicyDecoder {
   let sink: DiagnosticSink
 
-  static let keys = ["min_free", "eviction", "gc_grace", "concurrency", "retry", "tiers", "fleet"]
+  static let keys = ["min_free", "eviction", "gc_grace", "concurrency", "retry", "bandwidth", "connect_timeout", "stall_timeout", "tiers", "fleet"]
+  /// The longest `connect_timeout` or `stall_timeout`: a day.
+  static let longestTimeout: Int64 = 86400
   static let retryKeys = ["attempts", "backoff", "max_backoff"]
   static let fleetKeys = ["node_ttl"]
 
@@ -18,6 +20,11 @@ struct PolicyDecoder {
       policy.retry.backoff = retryReader.seconds("backoff") ?? policy.retry.backoff
       policy.retry.maxBackoff = retryReader.seconds("max_backoff") ?? policy.retry.maxBackoff
     }
+    if let node = reader.value("bandwidth"), let rate = QuotaDecoder.bandwidth(node, what: "policy", sink: sink) {
+      if rate > 0 { policy.bandwidth = rate } else { sink.error(node.location, "'bandwidth' in policy must be more than 0 bytes per second; leave it out for no limit") }
+    }
+    policy.connectTimeout = timeout("connect_timeout", reader) ?? policy.connectTimeout
+    policy.stallTimeout = timeout("stall_timeout", reader) ?? policy.stallTimeout
     if let fleet = reader.value("fleet"), let fleetReader = MappingReader(fleet, what: "policy.fleet", known: Self.fleetKeys, sink: sink) {
       if let ttl = fleetReader.seconds("node_ttl") {
         if ttl > 0 { policy.nodeTTL = ttl } else { sink.error((fleetReader.value("node_ttl") ?? fleet).location, "'node_ttl' in policy.fleet must be longer than 0 s") }
@@ -33,6 +40,17 @@ struct PolicyDecoder {
       }
     }
     return policy
+  }
+
+  /// A duration of 1 s to a day.
+  func timeout(_ key: String, _ reader: MappingReader) -> Int64? {
+    guard let seconds = reader.seconds(key), let node = reader.value(key) else { return nil }
+    guard seconds >= 1, seconds <= Self.longestTimeout else {
+      let written = if case .scalar(let scalar) = node { scalar.text } else { "\(seconds)" }
+      sink.error(node.location, "'\(key)' in policy must be between 1s and 24h, got '\(written)'")
+      return nil
+    }
+    return seconds
   }
 
   /// `10%` or a size.
@@ -59,13 +77,18 @@ struct QuotaDecoder {
     guard let reader = MappingReader(node, what: what, known: Self.keys, sink: sink) else { return nil }
     var quota = Quota(disk: reader.bytes("disk"), models: reader.integer("models"), concurrentDownloads: reader.integer("concurrent_downloads", minimum: 1))
     if let node = reader.value("bandwidth") {
-      var perSecond = node
-      if case .scalar(var scalar) = node, scalar.text.hasSuffix("/s") {
-        scalar.text = String(scalar.text.dropLast(2))
-        perSecond = .scalar(scalar)
-      }
-      quota.bandwidth = MappingReader.bytes(perSecond, key: "bandwidth", what: what, sink: sink)
+      quota.bandwidth = Self.bandwidth(node, what: what, sink: sink)
     }
     return quota
+  }
+
+  /// A size per second, `/s` optional: `500MiB/s`.
+  static func bandwidth(_ node: DocumentNode, what: String, sink: DiagnosticSink) -> Int64? {
+    var perSecond = node
+    if case .scalar(var scalar) = node, scalar.text.hasSuffix("/s") {
+      scalar.text = String(scalar.text.dropLast(2))
+      perSecond = .scalar(scalar)
+    }
+    return MappingReader.bytes(perSecond, key: "bandwidth", what: what, sink: sink)
   }
 }

@@ -18,6 +18,18 @@ public struct SourceURL: Sendable, Hashable, Codable, CustomStringConvertible {
   /// The URL as written.
   public var description: String { url }
 
+  /// The URL without a `user:password@` part, for what is printed or logged.
+  public var redacted: String { SourceURL.redacting(url) }
+
+  /// `url` without a `user:password@` part in its authority.
+  public static func redacting(_ url: String) -> String {
+    guard let schemeEnd = url.range(of: "://") else { return url }
+    let rest = url[schemeEnd.upperBound...]
+    let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+    return String(url[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...])
+  }
+
   /// Decodes a URL string; an unsupported scheme is an error.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()

@@ -76,7 +76,8 @@ public enum PlanRenderer {
     let reason = "(\(group.reason.summary(now: plan.createdAt)))"
     switch group.action {
     case .download:
-      var trailer = group.sources.first.map { "from \($0)" } ?? ""
+      // A password in a source's URL stays out of the plan a terminal or CI log shows.
+      var trailer = group.sources.first.map { "from \($0.redacted)" } ?? ""
       if group.sources.count > 1 { trailer += " (+\(group.sources.count - 1) fallback\(group.sources.count > 2 ? "s" : ""))" }
       if case .missing = group.reason {} else { trailer += " \(reason)" }
       if group.shared > 0 { trailer += " (\(group.shared) shared with another variant, fetched once)" }

@@ -150,15 +150,17 @@ extension Applier {
         continue
       }
       let url = locator.url(of: path, in: source)
+      // What messages, events and the audit log name: a `user:password@` in the URL stays out.
+      let shown = TransferError.redacted(url)
       guard !breaker.isOpen(source.url) else {
-        causes.append("\(label): \(source.url) skipped: it failed \(breaker.threshold) times in a row in this run")
+        causes.append("\(label): \(TransferError.redacted(source.url)) skipped: it failed \(breaker.threshold) times in a row in this run")
         continue
       }
-      let audit = beginAudit(action, source: url)
+      let audit = beginAudit(action, source: shown)
       /// Counts a failure of this source; true when the breaker opened and retries stop.
       func sourceFailed() -> Bool {
         guard breaker.recordFailure(source.url) else { return breaker.isOpen(source.url) }
-        events(.warning("source \(source.url) failed \(breaker.threshold) times in a row; it is skipped for the rest of this run"))
+        events(.warning("source \(TransferError.redacted(source.url)) failed \(breaker.threshold) times in a row; it is skipped for the rest of this run"))
         return true
       }
       var lastCause = ""
@@ -179,31 +181,32 @@ extension Applier {
           let result = try transfer.fetch(request)
           guard result.digest == job.digest, result.bytes == job.size else {
             store.discardPartial(partial)
-            lastCause = "\(url) served other content (sha256 \(result.digest.short)…, \(result.bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes)"
-            events(.sourceFailed(action, source: url, cause: "content_mismatch"))
+            lastCause = "\(shown) served other content (sha256 \(result.digest.short)…, \(result.bytes) bytes; expected \(job.digest.short)…, \(job.size) bytes)"
+            events(.sourceFailed(action, source: shown, cause: "content_mismatch"))
             _ = sourceFailed()
             break attempts
           }
           breaker.recordSuccess(source.url)
           try install(partial, job: job)
           summary.update { $0.downloadedBytes += result.bytes }
-          finish(action, audit: audit, .succeeded(source: url, bytes: result.bytes))
+          finish(action, audit: audit, .succeeded(source: shown, bytes: result.bytes))
           return true
         } catch let error as TransferError {
           // With the URL: two sources of one scheme must be told apart in the final message.
           lastCause = error.description
-          if error.kind != .cancelled { events(.sourceFailed(action, source: url, cause: error.kind.metricLabel)) }
+          if error.kind != .cancelled { events(.sourceFailed(action, source: shown, cause: error.kind.metricLabel)) }
           if error.kind == .diskFull {
             finish(action, audit: audit, .failed(diskFull(action, job: job, partial: partial)))
             return false
           }
           // Bytes that arrived are kept for a resume; an empty file (an error status, no
-          // connection) would only be litter in tmp/ once every source failed.
-          if FileStatus.of(partial)?.fingerprint.size == 0 { store.discardPartial(partial) }
+          // connection) would only be litter in tmp/ once every source failed, and a source that
+          // sent more than the file's size served other content: nothing of it is worth resuming.
+          if error.kind == .tooLarge || FileStatus.of(partial)?.fingerprint.size == 0 { store.discardPartial(partial) }
           if error.kind != .cancelled, sourceFailed() { break attempts }
           guard error.isRetryable, attempt < options.retry.attempts else { break attempts }
-          let pause = backoff(attempt: attempt)
-          events(.retrying(action, source: url, attempt: attempt, after: pause, cause: error.message))
+          let pause = options.retry.pause(after: attempt, jitter: Double.random(in: 0.5...1.0), retryAfter: error.retryAfter)
+          events(.retrying(action, source: shown, attempt: attempt, after: pause, cause: error.message + retryAfterNote(error.retryAfter)))
           cancellation.wait(seconds: pause)
         } catch {
           store.discardPartial(partial)
@@ -246,10 +249,12 @@ extension Applier {
     if let fingerprint = FileStatus.of(existing)?.fingerprint { verified.update { $0[job.digest] = fingerprint } }
   }
 
-  /// Exponential backoff with jitter: half to all of `backoff × 2^(attempt-1)`, capped.
-  func backoff(attempt: Int) -> Double {
-    let base = Double(options.retry.backoff) * pow(2, Double(attempt - 1))
-    let capped = min(base, Double(options.retry.maxBackoff))
-    return capped * Double.random(in: 0.5...1.0)
+  /// What a retry's cause says about the server's `Retry-After`: asked for, and whether
+  /// `policy.retry.max_backoff` cut it short.
+  func retryAfterNote(_ retryAfter: Double?) -> String {
+    guard let retryAfter else { return "" }
+    let asked = retryAfter < 1e12 ? "\(Int64(retryAfter.rounded(.up))) s" : "\(retryAfter) s"
+    let cap = options.retry.maxBackoff
+    return Double(cap) < retryAfter ? " (Retry-After \(asked), capped by policy.retry.max_backoff at \(cap) s)" : " (Retry-After \(asked))"
   }
 }

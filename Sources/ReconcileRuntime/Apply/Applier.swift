@@ -7,9 +7,10 @@ public struct ApplyOptions: Sendable {
   public var concurrency: Int
   /// Tries per source and the pauses between them (`policy.retry`).
   public var retry: RetryPolicy
-  /// Seconds to wait for a connection.
+  /// Seconds to wait for a connection (`policy.connect_timeout`).
   public var connectTimeout: Double = 30
-  /// Seconds without a byte before a transfer is abandoned.
+  /// Seconds without a byte, or below the lowest rate, before a transfer is abandoned
+  /// (`policy.stall_timeout`).
   public var stallTimeout: Double = 30
   /// Who runs apply, for the audit log.
   public var user: String

@@ -1,12 +1,15 @@
 import Foundation
 import ReconcileCore
 
-/// Which tenant's bandwidth bucket and download slots each blob's download is charged to.
+/// Which bandwidth bucket and download slots each blob's download is charged to: its tenant's,
+/// within the node's.
 ///
 /// A download is charged to one tenant per limit: the bandwidth bucket of the tenant with the
 /// lowest `bandwidth` among the tenants this node serves that use the blob, and the download
-/// slots of the one with the lowest `concurrent_downloads`. A blob no limited tenant uses is
-/// not throttled. Every download of a tenant shares its bucket and its slots.
+/// slots of the one with the lowest `concurrent_downloads`. Every download of a tenant shares
+/// its bucket and its slots. With a node limit (`policy.bandwidth`), every tenant's bucket lies
+/// within the node's, and a blob no limited tenant uses draws on the node's alone; without
+/// one, such a blob is not throttled.
 public struct TenantTransferLimits: Sendable {
   /// The bucket each digest's download draws from.
   public var buckets: [Digest: BandwidthLimiter]
@@ -15,26 +18,33 @@ public struct TenantTransferLimits: Sendable {
   /// The tenant each digest's bandwidth is charged to, for messages and tests.
   public var bandwidthTenant: [Digest: String]
 
-  /// Limits for the downloads of `plan`, from the tenant each is charged to. Pauses for a
-  /// bandwidth limit wait on `cancellation`, so a cancelled run does not sleep them out.
-  public init(_ plan: Plan, cancellation: CancellationFlag? = nil) {
+  /// The node's bucket, which every download draws on; nil without a node limit.
+  public var node: BandwidthLimiter?
+
+  /// Limits for the downloads of `plan`, from the tenant each is charged to, within a node
+  /// limit of `nodeBandwidth` bytes per second (nil: none). Pauses for a bandwidth limit wait
+  /// on `cancellation`, so a cancelled run does not sleep them out.
+  public init(_ plan: Plan, nodeBandwidth: Int64? = nil, cancellation: CancellationFlag? = nil) {
     var buckets: [String: BandwidthLimiter] = [:]
     var slots: [String: DownloadSlots] = [:]
     self.buckets = [:]
     self.slots = [:]
     self.bandwidthTenant = [:]
-    let sleep: @Sendable (Double) -> Void = { seconds in
-      if let cancellation { cancellation.wait(seconds: seconds) } else { Thread.sleep(forTimeInterval: seconds) }
-    }
+    let sleep = BandwidthLimiter.sleep(cancellable: cancellation)
+    let node = nodeBandwidth.map { BandwidthLimiter(bytesPerSecond: $0, sleep: sleep) }
+    self.node = node
     for change in plan.changes {
-      guard let digest = change.digest, let charge = change.charge else { continue }
-      if let tenant = charge.bandwidthTenant, let rate = charge.bytesPerSecond {
-        let bucket = buckets[tenant] ?? BandwidthLimiter(bytesPerSecond: rate, sleep: sleep)
+      guard let digest = change.digest else { continue }
+      let charge = change.charge
+      if let tenant = charge?.bandwidthTenant, let rate = charge?.bytesPerSecond {
+        let bucket = buckets[tenant] ?? BandwidthLimiter(bytesPerSecond: rate, parent: node, sleep: sleep)
         buckets[tenant] = bucket
         self.buckets[digest] = bucket
         self.bandwidthTenant[digest] = tenant
+      } else if let node, self.buckets[digest] == nil {
+        self.buckets[digest] = node
       }
-      if let tenant = charge.slotsTenant, let width = charge.slots {
+      if let tenant = charge?.slotsTenant, let width = charge?.slots {
         let tenantSlots = slots[tenant] ?? DownloadSlots(Int(clamping: width), cancellation: cancellation)
         slots[tenant] = tenantSlots
         self.slots[digest] = tenantSlots
@@ -46,7 +56,7 @@ public struct TenantTransferLimits: Sendable {
   public var isEmpty: Bool { buckets.isEmpty && slots.isEmpty }
 
   /// `transfers`, each wrapped so that a download takes its tenant's slot and draws on its
-  /// tenant's bucket; unchanged when nothing is limited.
+  /// tenant's bucket and the node's; unchanged when nothing is limited.
   public func wrapping(_ transfers: [SourceURL.Scheme: any Transfer]) -> [SourceURL.Scheme: any Transfer] {
     guard !isEmpty else { return transfers }
     return transfers.mapValues { TenantLimitedTransfer(inner: $0, limits: self) }

@@ -61,6 +61,8 @@ public struct HTTPRequest: Sendable {
     _ = reconcile_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
     _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, followRedirects ? 1 : 0)
     _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
+    // The headers (a token) go to the first host only, as with `HTTPTransfer`.
+    _ = reconcile_curl_setopt_long(handle, CURLOPT_UNRESTRICTED_AUTH, 0)
     _ = reconcile_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
     _ = reconcile_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeout, 30) * 1000))
     _ = reconcile_curl_setopt_string(handle, CURLOPT_USERAGENT, "reconcile")

@@ -38,6 +38,7 @@ extension HTTPTransfer {
     private var contentLength: Int64?
     private var contentRange: (first: Int64, total: Int64?)?
     private var hasLocation = false
+    private var retryAfter: String?
     /// Whether this response's header block was answered; a later blank line ends trailers.
     private var answered = false
 
@@ -51,6 +52,12 @@ extension HTTPTransfer {
     private var throttle = ProgressThrottle()
     /// When the last header line or body byte arrived (monotonic nanoseconds); 0 before the first.
     private var lastActivity: UInt64 = 0
+    /// Header bytes of every response so far, redirects included; bounded by `maximumHeaderBytes`.
+    private var headerBytes = 0
+    /// The low-speed window: when it started (monotonic nanoseconds, throttled pauses left out)
+    /// and the bytes that arrived in it.
+    private var windowStart: UInt64 = 0
+    private var windowBytes: Int64 = 0
 
     init(request: TransferRequest, fd: Int32, start: ResumePoint, validator: String?, metadata: PartialMetadata?, userAgent: String, directIO: Bool) {
       self.request = request
@@ -114,12 +121,17 @@ extension HTTPTransfer {
         _ = reconcile_curl_setopt_string(handle, CURLOPT_PASSWORD, signing.secretAccessKey)
       }
       _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
+      // Credentials (an `Authorization` header such as the Hub token, a URL's user and password)
+      // go to the first host only: a redirect to another host, port or scheme gets none.
+      // libcurl's default since 7.83, set here so that it is this program's rule, not a default.
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_UNRESTRICTED_AUTH, 0)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_FAILONERROR, 0)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(max(request.connectTimeout, 0.001) * 1000))
+      // Clamped to a day: a timeout from a request must not overflow curl's milliseconds.
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(request.connectTimeout, 0.001), 86400) * 1000))
       _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, Int(max(request.stallTimeout.rounded(.up), 1)))
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, Int(min(max(request.stallTimeout.rounded(.up), 1), 86400)))
       // Large reads mean fewer callbacks; curl allows up to 10 MiB here.
       _ = reconcile_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 1 << 20)
       _ = reconcile_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
@@ -146,13 +158,17 @@ extension HTTPTransfer {
 
     /// One header line; a blank line ends a response's header block. False aborts the transfer.
     private func receiveHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
-      lastActivity = DispatchTime.now().uptimeNanoseconds
+      arrived(bytes.count)
+      // Counted before anything is kept: a server sending header lines forever ends here.
+      headerBytes += bytes.count
+      if headerBytes > HTTPTransfer.maximumHeaderBytes { return fail(headersTooLarge()) }
       let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
       if line.hasPrefix("HTTP/") {
         let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
         status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         reason = parts.count > 2 ? String(parts[2]) : ""
         (etag, lastModified, contentLength, contentRange, hasLocation, answered) = (nil, nil, nil, nil, false, false)
+        retryAfter = nil
         return true
       }
       if answered { return true }
@@ -166,6 +182,7 @@ extension HTTPTransfer {
       case "content-length": contentLength = Int64(value)
       case "content-range": contentRange = Exchange.parseContentRange(value)
       case "location": hasLocation = true
+      case "retry-after": retryAfter = value
       default: break
       }
       return true
@@ -179,7 +196,7 @@ extension HTTPTransfer {
       case 200:
         // Checked before truncating: a wrong answer must not cost the bytes already there.
         if let contentLength, let expected = request.expectedSize, contentLength > expected {
-          return fail(tooLarge("the source has \(contentLength) bytes, expected \(expected)"))
+          return fail(tooLarge("the source announces \(contentLength) bytes, more than the declared \(expected)"))
         }
         restarted = start.offset > 0
         if restarted, ftruncate(fd, 0) != 0 { return fail(localError("truncate")) }
@@ -193,7 +210,7 @@ extension HTTPTransfer {
         }
         let total = range.total ?? contentLength.map { start.offset + $0 }
         if let total, let expected = request.expectedSize, total > expected {
-          return fail(tooLarge("the source has \(total) bytes, expected \(expected)"))
+          return fail(tooLarge("the source announces \(total) bytes, more than the declared \(expected)"))
         }
         guard lseek(fd, off_t(start.offset), SEEK_SET) == off_t(start.offset) else { return fail(localError("seek")) }
         base = start.offset
@@ -204,6 +221,10 @@ extension HTTPTransfer {
       default:
         statusFailure = TransferError(.http(status), url: url, message: "HTTP \(status) \(Exchange.reasonPhrase(status, fallback: reason))".trimmingCharacters(in: .whitespaces))
         statusFailure?.responseBody = Data()
+        // Only these two ask for patience; elsewhere the header means nothing to a client.
+        if status == 429 || status == 503, let retryAfter {
+          statusFailure?.retryAfter = RetryAfter.seconds(retryAfter, now: Date())
+        }
         return true
       }
       let current = PartialMetadata(url: url, etag: etag, lastModified: lastModified)
@@ -213,19 +234,23 @@ extension HTTPTransfer {
 
     /// Body bytes of the final response. False aborts the transfer.
     private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-      lastActivity = DispatchTime.now().uptimeNanoseconds
+      arrived(bytes.count)
       if let kept = statusFailure?.responseBody {
         let room = 4096 - kept.count
         statusFailure?.responseBody = kept + Data(bytes.prefix(room))
         return bytes.count < room
       }
       guard let writer else { return false }
+      // Checked before writing: however much more the source sends, the file stops at its size.
       if let expected = request.expectedSize, base + writer.bytesAppended + Int64(bytes.count) > expected {
-        return fail(tooLarge("the source sent more than the expected \(expected) bytes"))
+        return fail(tooLarge("the source sent more than the declared \(expected) bytes"))
       }
       if let throttle = request.throttle {
+        let before = DispatchTime.now().uptimeNanoseconds
         throttle(bytes.count)
-        lastActivity = DispatchTime.now().uptimeNanoseconds  // a throttled pause is not a stall
+        // A throttled pause is neither a stall nor slowness of the source.
+        lastActivity = DispatchTime.now().uptimeNanoseconds
+        windowStart &+= lastActivity &- before
       }
       do {
         try writer.append(bytes)
@@ -241,13 +266,30 @@ extension HTTPTransfer {
       // curl's own low-speed check averages over a window of several seconds and fires late;
       // this one counts from the last byte. Before the first header line, curl's check (and the
       // connect timeout) apply.
-      if lastActivity > 0, Double(DispatchTime.now().uptimeNanoseconds - lastActivity) / 1e9 >= request.stallTimeout {
+      let now = DispatchTime.now().uptimeNanoseconds
+      if lastActivity > 0, Double(now &- lastActivity) / 1e9 >= request.stallTimeout {
         return fail(stalled())
+      }
+      // A trickle is a stall too: less than `minimumRate` on average over a whole stall timeout
+      // (a server sending a byte a second would otherwise hold the transfer forever).
+      if windowStart > 0, now > windowStart {
+        let elapsed = Double(now - windowStart) / 1e9
+        if elapsed >= request.stallTimeout {
+          if Double(windowBytes) < Double(HTTPTransfer.minimumRate) * elapsed { return fail(tooSlow(elapsed)) }
+          (windowStart, windowBytes) = (now, 0)
+        }
       }
       if let progress = request.progress, let writer, throttle.due() {
         progress(base + writer.bytesAppended, request.expectedSize ?? contentLength.map { base + $0 })
       }
       return true
+    }
+
+    /// Notes that `count` bytes (header or body) arrived now.
+    private func arrived(_ count: Int) {
+      lastActivity = DispatchTime.now().uptimeNanoseconds
+      if windowStart == 0 { windowStart = lastActivity }
+      windowBytes += Int64(count)
     }
 
     private func fail(_ error: TransferError) -> Bool {
@@ -298,7 +340,17 @@ extension HTTPTransfer {
       TransferError(.stalled, url: url, message: "timed out after \(Exchange.seconds(request.stallTimeout)) s without data")
     }
 
+    private func tooSlow(_ elapsed: Double) -> TransferError {
+      TransferError(
+        .stalled, url: url,
+        message: "too slow: \(windowBytes) bytes in \(Exchange.seconds(elapsed.rounded())) s, under \(HTTPTransfer.minimumRate / 1024) KiB/s")
+    }
+
     private func tooLarge(_ message: String) -> TransferError { TransferError(.tooLarge, url: url, message: message) }
+
+    private func headersTooLarge() -> TransferError {
+      tooLarge("the response headers are larger than reconcile accepts (\(HTTPTransfer.maximumHeaderBytes >> 10) KiB in all, 100 KiB a line)")
+    }
 
     private func localError(_ operation: String) -> TransferError {
       PartialFile.error(errno, operation: operation, path: request.destination, url: url)
@@ -313,6 +365,9 @@ extension HTTPTransfer {
       let detail = String(cString: errorBuffer)
       let curlText = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
       switch code {
+      // libcurl's own limits on response headers (a line over 100 KiB; 300 KiB in all).
+      case CURLE_OUT_OF_MEMORY where status != 0 && !answered, CURLE_RECV_ERROR where detail.contains("Too large response headers"):
+        return headersTooLarge()
       case CURLE_ABORTED_BY_CALLBACK:
         return TransferError(.cancelled, url: url, message: "cancelled")
       case CURLE_OPERATION_TIMEDOUT:
@@ -342,39 +397,6 @@ extension HTTPTransfer {
 
     private static func seconds(_ value: Double) -> String {
       value == value.rounded() ? String(Int(value)) : String(value)
-    }
-
-    /// `bytes FIRST-LAST/TOTAL` (TOTAL may be `*`) or `bytes */TOTAL`.
-    static func parseContentRange(_ value: String) -> (first: Int64, total: Int64?)? {
-      let text = value.lowercased()
-      guard text.hasPrefix("bytes") else { return nil }
-      let spec = text.dropFirst(5).trimmingCharacters(in: .whitespaces)
-      let halves = spec.split(separator: "/", maxSplits: 1).map(String.init)
-      guard halves.count == 2 else { return nil }
-      let total = Int64(halves[1])
-      if halves[0] == "*" { return (-1, total) }
-      guard let first = halves[0].split(separator: "-").first.flatMap({ Int64($0) }) else { return nil }
-      return (first, total)
-    }
-
-    /// The standard phrase for `status` (HTTP/2 sends none), else the server's.
-    static func reasonPhrase(_ status: Int, fallback: String) -> String {
-      switch status {
-      case 400: "Bad Request"
-      case 401: "Unauthorized"
-      case 403: "Forbidden"
-      case 404: "Not Found"
-      case 405: "Method Not Allowed"
-      case 408: "Request Timeout"
-      case 410: "Gone"
-      case 416: "Range Not Satisfiable"
-      case 429: "Too Many Requests"
-      case 500: "Internal Server Error"
-      case 502: "Bad Gateway"
-      case 503: "Service Unavailable"
-      case 504: "Gateway Timeout"
-      default: fallback
-      }
     }
   }
 }

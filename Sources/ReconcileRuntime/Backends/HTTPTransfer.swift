@@ -70,6 +70,12 @@ public struct HTTPTransfer: Transfer {
     throw TransferError(.network, url: url, message: "the server refused both a resume and a full download")
   }
 
+  /// The most header bytes the responses of one exchange (redirects included) may send.
+  static let maximumHeaderBytes = 256 << 10
+  /// Bytes per second below which a transfer counts as stalled, on average over its stall
+  /// timeout (time spent in the caller's throttle left out).
+  static let minimumRate = 1024
+
   /// `curl_global_init`, once per process, before the first handle.
   static let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 }

@@ -90,7 +90,8 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
     case timedOut
     /// No byte arrived for the stall timeout.
     case stalled
-    /// The source sent more bytes than the file's expected size.
+    /// The source sent more than it may: more bytes than the file's expected size, or response
+    /// headers larger than `HTTPTransfer.maximumHeaderBytes`.
     case tooLarge
     /// The destination's file system is full.
     case diskFull
@@ -113,6 +114,9 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
   public var isRetryable: Bool
   /// The first 4 KiB of an error response's body (S3 names its cause there); never printed.
   public var responseBody: Data?
+  /// Seconds a 429 or 503 answer asked the client to wait before trying again (`Retry-After`,
+  /// either form), if it said.
+  public var retryAfter: Double?
 
   /// An error whose retryability follows from its kind unless given.
   public init(_ kind: Kind, url: String, message: String, isRetryable: Bool? = nil) {
@@ -134,13 +138,7 @@ public struct TransferError: Error, Sendable, Equatable, CustomStringConvertible
   }
 
   /// `url` without a `user:password@` part, which must not reach logs.
-  static func redacted(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://") else { return url }
-    let rest = url[schemeEnd.upperBound...]
-    let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-    return String(url[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...])
-  }
+  static func redacted(_ url: String) -> String { SourceURL.redacting(url) }
 
   /// The error for a local file operation that failed with `error`.
   static func file(_ error: FileStreamError, url: String) -> TransferError {

@@ -8,7 +8,8 @@ extension HubAPI {
   }
 
   /// The error for a Hub answer other than success: for 401 and 403 which credential to set,
-  /// for 404 what is missing and the URL, else the status and the URL. Never the token.
+  /// for 404 what is missing and the URL, else the status and the URL. Never the token. A 429
+  /// or 503 carries its `Retry-After`.
   func failure(_ response: HTTPRequest.Response, url: String, reference: HubReference, asking question: Question) -> TransferError {
     let status = response.status
     let shownURL = TransferError.redacted(url)
@@ -39,6 +40,11 @@ extension HubAPI {
       message = "HTTP \(status)\(phrase.isEmpty ? "" : " " + phrase) (\(shownURL))"
     }
     let shown = question == .file ? reference.description : reference.repository
-    return TransferError(.http(status), url: shown, message: message)
+    var error = TransferError(.http(status), url: shown, message: message)
+    // The Hub rate-limits with 429 and says for how long.
+    if status == 429 || status == 503, let value = response.header("retry-after") {
+      error.retryAfter = RetryAfter.seconds(value, now: Date())
+    }
+    return error
   }
 }

@@ -64,7 +64,9 @@ public struct S3Transfer: Transfer {
       } else {
         message = error.message
       }
-      return TransferError(error.kind, url: url, message: message, isRetryable: error.isRetryable)
+      var restated = TransferError(error.kind, url: url, message: message, isRetryable: error.isRetryable)
+      restated.retryAfter = error.retryAfter  // S3's 503 SlowDown may say how long to slow down
+      return restated
     }
     return TransferError(error.kind, url: url, message: "\(error.message) (\(endpointURL))", isRetryable: error.isRetryable)
   }
