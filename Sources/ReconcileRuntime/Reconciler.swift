@@ -185,6 +185,7 @@ public final class Reconciler: Sendable {
     var options = ApplyOptions(concurrency: policy.concurrency, retry: policy.retry, user: settings.user, command: settings.command, sourceBase: session.desired.path)
     options.connectTimeout = Double(policy.connectTimeout)
     options.stallTimeout = Double(policy.stallTimeout)
+    options.connectionsPerFile = policy.connectionsPerFile
     let limited = TenantTransferLimits(plan, nodeBandwidth: policy.bandwidth, cancellation: cancellation).wrapping(transfers())
     var sink = events
     if let fleet {

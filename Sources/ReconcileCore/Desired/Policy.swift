@@ -23,6 +23,9 @@ public struct Policy: Sendable, Hashable, Codable {
   /// Seconds a transfer may go without a byte, or below the lowest rate, before it is
   /// abandoned as stalled (`stall_timeout`).
   public var stallTimeout: Int64 = 30
+  /// Connections one big file (32 MiB or more) is fetched over at once, in byte ranges, from a
+  /// server that serves them (`connections_per_file`, 1–64).
+  public var connectionsPerFile = 8
 
   /// Creates a policy; the defaults are those of DESIGN.md.
   public init(

@@ -2,7 +2,7 @@
 struct PolicyDecoder {
   let sink: DiagnosticSink
 
-  static let keys = ["min_free", "eviction", "gc_grace", "concurrency", "retry", "bandwidth", "connect_timeout", "stall_timeout", "tiers", "fleet"]
+  static let keys = ["min_free", "eviction", "gc_grace", "concurrency", "retry", "bandwidth", "connect_timeout", "stall_timeout", "connections_per_file", "tiers", "fleet"]
   /// The longest `connect_timeout` or `stall_timeout`: a day.
   static let longestTimeout: Int64 = 86400
   static let retryKeys = ["attempts", "backoff", "max_backoff"]
@@ -15,6 +15,7 @@ struct PolicyDecoder {
     policy.eviction = reader.choice("eviction", Eviction.self) ?? policy.eviction
     policy.gcGrace = reader.seconds("gc_grace") ?? policy.gcGrace
     policy.concurrency = reader.integer("concurrency", minimum: 1, limit: 256) ?? policy.concurrency
+    policy.connectionsPerFile = reader.integer("connections_per_file", minimum: 1, limit: 64) ?? policy.connectionsPerFile
     if let retry = reader.value("retry"), let retryReader = MappingReader(retry, what: "policy.retry", known: Self.retryKeys, sink: sink) {
       policy.retry.attempts = retryReader.integer("attempts", minimum: 1, limit: 100) ?? policy.retry.attempts
       policy.retry.backoff = retryReader.seconds("backoff") ?? policy.retry.backoff

@@ -174,6 +174,7 @@ extension Applier {
         request.expectedSHA256 = job.digest
         request.connectTimeout = options.connectTimeout
         request.stallTimeout = options.stallTimeout
+        request.connections = options.connectionsPerFile
         request.cancellation = cancellation
         let events = self.events
         request.progress = { written, total in events(.progress(action, done: written, total: total ?? job.size)) }

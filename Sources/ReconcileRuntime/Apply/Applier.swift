@@ -12,6 +12,8 @@ public struct ApplyOptions: Sendable {
   /// Seconds without a byte, or below the lowest rate, before a transfer is abandoned
   /// (`policy.stall_timeout`).
   public var stallTimeout: Double = 30
+  /// Connections one big file may use at once (`policy.connections_per_file`).
+  public var connectionsPerFile = 1
   /// Who runs apply, for the audit log.
   public var user: String
   /// The command line, for the audit log.

@@ -79,10 +79,14 @@ extension HTTPTransfer {
 
     /// Runs the request to its end.
     func perform() -> Outcome {
-      guard let handle = curl_easy_init() else {
+      guard let handle = CurlHandlePool.shared.take() else {
         return .failed(TransferError(.network, url: url, message: "libcurl could not create a handle"))
       }
-      defer { curl_easy_cleanup(handle) }
+      var outcome: Outcome?
+      defer {
+        // A handle that completed cleanly keeps its connection for the next file.
+        if case .complete = outcome { CurlHandlePool.shared.give(handle, reusable: true) } else { CurlHandlePool.shared.give(handle, reusable: false) }
+      }
       var headers: UnsafeMutablePointer<curl_slist>?
       defer { curl_slist_free_all(headers) }
       // Range and If-Range are this transfer's; a line break would smuggle in another header.
@@ -99,7 +103,9 @@ extension HTTPTransfer {
       }
       configure(handle, headers: headers)
       let code = curl_easy_perform(handle)
-      return finish(handle, code: code)
+      let result = finish(handle, code: code)
+      outcome = result
+      return result
     }
 
     private func configure(_ handle: UnsafeMutableRawPointer, headers: UnsafeMutablePointer<curl_slist>?) {

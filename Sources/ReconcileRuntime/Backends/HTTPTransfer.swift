@@ -43,6 +43,36 @@ public struct HTTPTransfer: Transfer {
     var validator = metadata?.url == url ? metadata?.ifRange : nil
     var restarted = false
 
+    // A big file from a server that serves byte ranges: several connections at once.
+    if request.connections > 1, request.signing == nil, let expected = request.expectedSize, expected - start.offset >= Self.rangedMinimum,
+      let probe = RangeProbe.run(request, expected: expected, userAgent: userAgent)
+    {
+      if start.offset > 0, probe.etag == nil || metadata?.url != url || metadata?.etag != probe.etag {
+        // The prefix may be of other content: start over rather than splice.
+        try partial.truncate()
+        start = ResumePoint(offset: 0, hasher: nil)
+        restarted = true
+      }
+      try? PartialMetadata(url: url, etag: probe.etag, lastModified: nil).save(for: request.destination)
+      let download = RangedDownload(
+        request: request, fd: partial.fd, start: start, total: expected, connections: request.connections, userAgent: userAgent,
+        target: probe.target, sameHost: probe.sameHost, etag: probe.etag)
+      switch download.perform() {
+      case .complete(var result):
+        result.restarted = restarted
+        PartialMetadata.remove(for: request.destination)
+        return result
+      case .unsupported:
+        // Ranges refused after all: one stream, from the start.
+        try partial.truncate()
+        start = ResumePoint(offset: 0, hasher: nil)
+        validator = nil
+        restarted = true
+      case .failed(let error):
+        throw error
+      }
+    }
+
     // At most two exchanges: a resume, then the whole file when the resume cannot be used.
     for _ in 0..<2 {
       let exchange = Exchange(request: request, fd: partial.fd, start: start, validator: validator, metadata: metadata, userAgent: userAgent, directIO: directIO)
@@ -69,6 +99,9 @@ public struct HTTPTransfer: Transfer {
     }
     throw TransferError(.network, url: url, message: "the server refused both a resume and a full download")
   }
+
+  /// The fewest bytes left for a file to be fetched in ranges: below it, one stream is as fast.
+  static let rangedMinimum: Int64 = 32 << 20
 
   /// The most header bytes the responses of one exchange (redirects included) may send.
   static let maximumHeaderBytes = 256 << 10

@@ -32,6 +32,9 @@ public struct TransferRequest: Sendable {
   /// Called with each chunk's byte count before it is written, from the transfer's thread; it
   /// may sleep to hold the transfer to a rate (a tenant's bandwidth, see `BandwidthLimiter`).
   public var throttle: (@Sendable (Int) -> Void)?
+  /// Connections one big file may be fetched over at once, in ranges (`policy.connections_per_file`);
+  /// 1 fetches every file as one stream.
+  public var connections = 1
 
   /// A request with the default timeouts (30 s each).
   public init(
