@@ -126,7 +126,10 @@ extension ApplyTests {
   func applyKilledMidDownloadResumesWithRange(sourceIgnoresRange: Bool) throws {
     let fixture = try ApplyFixture()
     let weights = try fixture.makeFile("alpha/weights.bin", size: 32 << 20)
-    try fixture.writeDesired([ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": ["weights.bin": weights]])])
+    // One stream: this is the single-connection resume (ranged ones are in OperationsTests).
+    try fixture.writeDesired(
+      [ModelSpec(name: "alpha", sources: [fixture.source("alpha")], variants: ["fp16": ["weights.bin": weights]])],
+      policy: ApplyFixture.fastPolicy + "\n  connections_per_file: 1")
     try fixture.server.behave(path: "/alpha/weights.bin", mode: .throttle, rate: 4 << 20)
 
     let first = try fixture.start("apply", ["--auto-approve"])

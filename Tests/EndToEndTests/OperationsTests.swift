@@ -60,7 +60,35 @@ import TestSupport
     let again = try fixture.apply(["--lock-timeout", "0"])
     #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
     let ranges = try fixture.requests(endingIn: "/weights.bin").compactMap(\.range)
-    #expect(ranges.count == 1 && ranges[0].hasPrefix("bytes=") && ranges[0] != "bytes=0-", "the second apply resumes: \(ranges)")
+    let firsts = ranges.compactMap { Int64($0.replacingOccurrences(of: "bytes=", with: "").split(separator: "-").first ?? "") }
+    #expect(!firsts.isEmpty && firsts.min() ?? 0 > 0, "the second apply resumes after what it kept, in ranges: \(ranges)")
+  }
+
+  /// A download in ranges killed outright (no cleanup) leaves holes; the sidecar's prefix tells
+  /// the next apply where they may start, and it fetches only the rest.
+  @Test func aKilledRangedDownloadResumesAfterItsPrefix() throws {
+    let fixture = try ApplyFixture()
+    let weights = try Self.slowModel(fixture)
+    let apply = try fixture.start("apply", ["--auto-approve"])
+    let marked = waitUntil(timeout: 60) {
+      fixture.temporaryFiles().filter { $0.hasSuffix(".meta") }.contains { name in
+        guard let data = FileManager.default.contents(atPath: fixture.root.temporary + "/" + name),
+          let meta = try? JSONDecoder().decode(PartialMetadata.self, from: data)
+        else { return false }
+        return (meta.validPrefix ?? 0) >= 4 << 20
+      }
+    }
+    try #require(marked && apply.isRunning, "the ranged download should have marked a prefix")
+    apply.kill()
+    try fixture.server.reset()
+    let again = try fixture.apply()
+    #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+    fixture.expectLinked(fixture.view("alpha", "fp16", "weights.bin"), to: weights)
+    let log = try fixture.requests(endingIn: "/weights.bin").filter { $0.method == "GET" }
+    let firsts = log.compactMap(\.range).compactMap { Int64($0.replacingOccurrences(of: "bytes=", with: "").split(separator: "-").first ?? "") }
+    #expect(firsts.count > 1, "in ranges: \(log)")
+    #expect((firsts.min() ?? 0) >= 4 << 20, "nothing before the kept prefix is fetched again: \(firsts)")
+    #expect(log.allSatisfy { $0.ifRange != nil }, "every range is conditional on the same content")
   }
 
   @Test func secondSignalExitsAtOnce() throws {

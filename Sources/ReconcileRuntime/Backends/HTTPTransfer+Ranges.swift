@@ -149,6 +149,8 @@ struct RangedDownload: @unchecked Sendable {
     defer { buffer.deallocate() }
     var position = start.offset
     var throttle = ProgressThrottle()
+    var marked = position
+    var marker = PartialMetadata(url: request.url, etag: etag, lastModified: nil)
     for segment in segments {
       var offset: Int64 = 0
       while offset < segment.length {
@@ -164,6 +166,12 @@ struct RangedDownload: @unchecked Sendable {
         hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<read]))
         offset += Int64(read)
         position += Int64(read)
+        // Every 4 MiB the sidecar learns the longer prefix: a resume after a kill keeps it.
+        if position - marked >= 4 << 20 {
+          marker.validPrefix = position
+          try? marker.save(for: request.destination)
+          marked = position
+        }
         if let progress = request.progress, throttle.due() {
           progress(segments.reduce(start.offset) { $0 + $1.done }, total)
         }
@@ -186,6 +194,9 @@ struct RangedDownload: @unchecked Sendable {
   private func cutBack(to length: Int64) {
     _ = ftruncate(fd, off_t(length))
     _ = fsync(fd)
+    var marker = PartialMetadata(url: request.url, etag: etag, lastModified: nil)
+    marker.validPrefix = length
+    try? marker.save(for: request.destination)
   }
 }
 

@@ -38,8 +38,14 @@ public struct HTTPTransfer: Transfer {
 
     let partial = try PartialFile(path: request.destination, url: url)
     defer { partial.close() }
-    var start = try partial.resumePoint(expectedSize: request.expectedSize)
     let metadata = PartialMetadata.load(for: request.destination)
+    // Left by ranges that did not finish: only the prefix before the first hole is the file's.
+    if let prefix = metadata?.validPrefix, let size = FileStatus.of(request.destination)?.fingerprint.size, size > prefix {
+      guard ftruncate(partial.fd, off_t(max(0, prefix))) == 0 else {
+        throw PartialFile.error(errno, operation: "truncate", path: request.destination, url: url)
+      }
+    }
+    var start = try partial.resumePoint(expectedSize: request.expectedSize)
     var validator = metadata?.url == url ? metadata?.ifRange : nil
     var restarted = false
 
@@ -53,7 +59,13 @@ public struct HTTPTransfer: Transfer {
         start = ResumePoint(offset: 0, hasher: nil)
         restarted = true
       }
-      try? PartialMetadata(url: url, etag: probe.etag, lastModified: nil).save(for: request.destination)
+      // Saved before any range writes: a process killed now leaves a file with holes, and the
+      // next attempt must know where they may start.
+      var marker = PartialMetadata(url: url, etag: probe.etag, lastModified: nil)
+      marker.validPrefix = start.offset
+      do { try marker.save(for: request.destination) } catch {
+        throw TransferError(.io, url: url, message: "cannot write \(PartialMetadata.path(for: request.destination)): \(error)")
+      }
       let download = RangedDownload(
         request: request, fd: partial.fd, start: start, total: expected, connections: request.connections, userAgent: userAgent,
         target: probe.target, sameHost: probe.sameHost, etag: probe.etag)

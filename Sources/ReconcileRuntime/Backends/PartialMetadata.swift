@@ -13,6 +13,10 @@ public struct PartialMetadata: Codable, Sendable, Equatable {
   public var etag: String?
   /// The source's `Last-Modified` for the content.
   public var lastModified: String?
+  /// While the file is fetched in ranges: the bytes from its start known to be in place with no
+  /// hole before them. A process killed mid-download leaves holes after it; a resume cuts the
+  /// file back to this length first.
+  public var validPrefix: Int64?
 
   /// Metadata for content from `url`.
   public init(url: String, etag: String?, lastModified: String?) {
