@@ -30,7 +30,7 @@ public struct Policy: Sendable, Hashable, Codable {
   /// Creates a policy; the defaults are those of DESIGN.md.
   public init(
     minFree: Headroom = .share(percent: 10), eviction: Eviction = .lru, gcGrace: Int64 = 24 * 3600,
-    concurrency: Int = 4, retry: RetryPolicy = RetryPolicy(), tiers: [String: Quota] = [:]
+    concurrency: Int = 8, retry: RetryPolicy = RetryPolicy(), tiers: [String: Quota] = [:]
   ) {
     self.minFree = minFree
     self.eviction = eviction

@@ -10,10 +10,27 @@ struct YAMLEventReader {
   let maximumDepth: Int
   let maximumValues: Int
 
-  /// A collection being built.
-  private enum Frame {
-    case mapping(entries: [DocumentNode.Entry], location: SourceLocation, anchor: String?, pendingKey: (String, SourceLocation)?, keys: [String: SourceLocation])
-    case sequence(items: [DocumentNode], location: SourceLocation, anchor: String?)
+  /// A collection being built. A class, so that appending to it never copies what it holds.
+  private final class Frame {
+    let isMapping: Bool
+    let location: SourceLocation
+    let anchor: String?
+    var entries: [DocumentNode.Entry] = []
+    var items: [DocumentNode] = []
+    var pendingKey: (String, SourceLocation)?
+    var keys: [String: SourceLocation] = [:]
+    /// Values inside, itself included, for an anchor on it.
+    var count = 1
+
+    init(isMapping: Bool, location: SourceLocation, anchor: String?) {
+      self.isMapping = isMapping
+      self.location = location
+      self.anchor = anchor
+    }
+
+    var node: DocumentNode {
+      isMapping ? .mapping(.init(entries: entries, location: location)) : .sequence(items, location)
+    }
   }
 
   /// An anchored value and how many values it expands to.
@@ -39,7 +56,6 @@ struct YAMLEventReader {
   private mutating func parse(_ parser: inout yaml_parser_t, bytes: UnsafeBufferPointer<UInt8>) throws(DiagnosticsError) -> DocumentNode? {
     var stack: [Frame] = []
     var anchors: [String: Anchored] = [:]
-    var counts: [Int] = []  // values inside each open frame, for anchors on collections
     var document: DocumentNode?
     var firstDocument: SourceLocation?
     var event = yaml_event_t()
@@ -71,62 +87,45 @@ struct YAMLEventReader {
           throw DiagnosticsError([.error(at: start, "found undefined alias '\(name)'")])
         }
         try spend(anchored.count, at: start)
-        finished = (relocated(anchored.node), nil, anchored.count)
-      case YAML_MAPPING_START_EVENT:
+        finished = (anchored.node, nil, anchored.count)
+      case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
         try enter(depth: stack.count + 1, at: start)
         try spend(1, at: start)
-        stack.append(.mapping(entries: [], location: start, anchor: Self.string(event.data.mapping_start.anchor), pendingKey: nil, keys: [:]))
-        counts.append(1)
-        continue
-      case YAML_SEQUENCE_START_EVENT:
-        try enter(depth: stack.count + 1, at: start)
-        try spend(1, at: start)
-        stack.append(.sequence(items: [], location: start, anchor: Self.string(event.data.sequence_start.anchor)))
-        counts.append(1)
+        let isMapping = event.type == YAML_MAPPING_START_EVENT
+        let anchor = isMapping ? Self.string(event.data.mapping_start.anchor) : Self.string(event.data.sequence_start.anchor)
+        stack.append(Frame(isMapping: isMapping, location: start, anchor: anchor))
         continue
       case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
-        guard let frame = stack.popLast(), let count = counts.popLast() else { continue }
-        switch frame {
-        case .mapping(let entries, let location, let anchor, _, _):
-          finished = (.mapping(.init(entries: entries, location: location)), anchor, count)
-        case .sequence(let items, let location, let anchor):
-          finished = (.sequence(items, location), anchor, count)
-        }
+        guard let frame = stack.popLast() else { continue }
+        finished = (frame.node, frame.anchor, frame.count)
       default:
         continue
       }
       guard let (node, anchor, count) = finished else { continue }
       if let anchor { anchors[anchor] = Anchored(node: node, count: count) }
-      if !counts.isEmpty { counts[counts.count - 1] += count }
-      guard let top = stack.popLast() else {
+      guard let top = stack.last else {
         document = node
         continue
       }
-      switch top {
-      case .sequence(var items, let location, let anchor):
-        items.append(node)
-        stack.append(.sequence(items: items, location: location, anchor: anchor))
-      case .mapping(var entries, let location, let anchor, let pendingKey, var keys):
-        if let (key, keyLocation) = pendingKey {
-          entries.append(DocumentNode.Entry(key: key, keyLocation: keyLocation, value: node))
-          stack.append(.mapping(entries: entries, location: location, anchor: anchor, pendingKey: nil, keys: keys))
-        } else {
-          // A key: a scalar's text; a collection as a key is read as its position's text.
-          let key: String
-          if case .scalar(let scalar) = node { key = scalar.text } else { key = "" }
-          let keyLocation = node.location
-          if let first = keys[key] {
-            throw DiagnosticsError([.error(at: keyLocation, "duplicate key '\(key)'", notes: [.note(at: first, "first defined here")])])
-          }
-          keys[key] = keyLocation
-          stack.append(.mapping(entries: entries, location: location, anchor: anchor, pendingKey: (key, keyLocation), keys: keys))
+      top.count += count
+      if !top.isMapping {
+        top.items.append(node)
+      } else if let (key, keyLocation) = top.pendingKey {
+        top.entries.append(DocumentNode.Entry(key: key, keyLocation: keyLocation, value: node))
+        top.pendingKey = nil
+      } else {
+        // A key: a scalar's text; a collection as a key reads as empty.
+        let key: String
+        if case .scalar(let scalar) = node { key = scalar.text } else { key = "" }
+        let keyLocation = node.location
+        if let first = top.keys[key] {
+          throw DiagnosticsError([.error(at: keyLocation, "duplicate key '\(key)'", notes: [.note(at: first, "first defined here")])])
         }
+        top.keys[key] = keyLocation
+        top.pendingKey = (key, keyLocation)
       }
     }
   }
-
-  /// A copy of an anchored value, as an alias repeats it (positions stay where it was defined).
-  private func relocated(_ node: DocumentNode) -> DocumentNode { node }
 
   private mutating func spend(_ values: Int, at place: SourceLocation) throws(DiagnosticsError) {
     budget -= values
