@@ -26,3 +26,26 @@ import Testing
     #expect(errors.first?.contains("error: values are nested more than 128 levels deep; desired-state files need a handful") == true, "\(errors)")
   }
 }
+
+/// Aliases nest values as deep as the anchors they repeat: a chain of anchors, each a list
+/// holding an alias of the one before, is deep however flat the file looks. The fuzz suite found
+/// that 50,000 such lines overflowed Yams' recursion (a crash); the bound now counts what each
+/// alias repeats and stops at the alias that passes it, before Yams builds anything. The crash
+/// itself is reproduced through the binary in `EndToEndTests.FuzzRegressionTests`.
+extension YAMLBoundsTests {
+  @Test func aChainOfAnchorsDeeperThanTheBoundIsOneErrorAtTheAliasThatPassesIt() {
+    let links = (1...129).map { "a\($0): &a\($0) [*a\($0 - 1)]" }
+    let document = (["a0: &a0 [x]"] + links).joined(separator: "\n") + "\n"
+    let errors = DesiredValidationTests.yaml(document)
+    #expect(errors == [
+      "d.yaml:128:14: error: values are nested more than 128 levels deep, counting what alias '*a126' repeats; desired-state files need a handful"
+    ])
+  }
+
+  @Test func nestingFarPastLibyamlsOwnLimitIsOurErrorNotLibyamls() {
+    let depth = 100_000
+    let document = "models: " + String(repeating: "{a: ", count: depth) + "1" + String(repeating: "}", count: depth) + "\n"
+    let errors = DesiredValidationTests.yaml(document)
+    #expect(errors == ["d.yaml:1:518: error: values are nested more than 128 levels deep; desired-state files need a handful"])
+  }
+}

@@ -4,6 +4,8 @@ import Yams
 public enum YAMLReader {
   /// Parses `text`; `file` is used in locations. An empty document is an empty mapping.
   public static func read(_ text: String, file: String) throws(DiagnosticsError) -> DocumentNode {
+    // Bounds first: Yams' recursion must never see a tree deeper or larger than them.
+    if let violation = boundsViolation(in: text, file: file) { throw DiagnosticsError([violation]) }
     let node: Yams.Node?
     do {
       // The basic resolver tags nothing; `kind(of:)` classifies plain scalars itself. Yams'
