@@ -98,7 +98,9 @@ import TestSupport
       do {
         let session = Session(desired: directory, root: root, node: fuzzCase.node)
         let observed = try session.observe(loaded.state)
-        let plan = try session.plan(loaded.state, observed, digest: Session.digest(of: files), at: Date(timeIntervalSince1970: 1_800_000_000))
+        let plan = try PlacedPlanError.placing(loaded.sourceMap) {
+          try session.plan(loaded.state, observed, digest: Session.digest(of: files), at: Date(timeIntervalSince1970: 1_800_000_000))
+        }
         _ = PlanRenderer.human(plan)
         _ = try PlanRenderer.json(plan)
         return .planned
