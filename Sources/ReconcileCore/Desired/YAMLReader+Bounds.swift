@@ -7,27 +7,35 @@ extension YAMLReader {
   /// costs it nothing: a chain of anchors each holding the one before (`a1: &a1 [*a0]`, …)
   /// nests a value 50,000 levels deep in a file of a few hundred kilobytes, and Yams' own
   /// recursion then overflows the stack. Walking the events here costs no recursion; each
-  /// alias counts as the values and levels its anchor holds. Nil when the bounds hold, or when
-  /// libyaml stops on a syntax error first (Yams reports that one, with its context).
-  static func boundsViolation(in text: String, file: String) -> Diagnostic? {
+  /// alias counts as the values and levels its anchor holds. Within the bounds too when libyaml
+  /// stops on a syntax error first: Yams reports that one, with its context.
+  static func bounds(of text: String, file: String, budget: Int) -> Bounds {
     var text = text
-    return text.withUTF8 { buffer -> Diagnostic? in
+    return text.withUTF8 { buffer -> Bounds in
       // libyaml asserts that its input is not null, which an empty buffer's may be.
-      guard let base = buffer.baseAddress, !buffer.isEmpty else { return nil }
+      guard let base = buffer.baseAddress, !buffer.isEmpty else { return .within(values: 0) }
       var parser = yaml_parser_t()
-      guard yaml_parser_initialize(&parser) == 1 else { return nil }
+      guard yaml_parser_initialize(&parser) == 1 else { return .within(values: 0) }
       defer { yaml_parser_delete(&parser) }
       yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
       yaml_parser_set_input_string(&parser, base, buffer.count)
-      var walk = BoundsWalk(file: file)
+      var walk = BoundsWalk(file: file, budget: budget)
       while true {
         var event = yaml_event_t()
-        guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
+        guard yaml_parser_parse(&parser, &event) == 1 else { return .within(values: walk.values) }
         defer { yaml_event_delete(&event) }
-        if event.type == YAML_STREAM_END_EVENT { return nil }
-        if let violation = walk.visit(event) { return violation }
+        if event.type == YAML_STREAM_END_EVENT { return .within(values: walk.values) }
+        if let violation = walk.visit(event) { return .violated(violation) }
       }
     }
+  }
+
+  /// What the walk over a file's events found.
+  enum Bounds {
+    /// The file holds `values` values, aliases expanded, within the bounds.
+    case within(values: Int)
+    /// The error at the value where a bound was passed.
+    case violated(Diagnostic)
   }
 
   /// The running counts of one walk over a stream's events.
@@ -51,12 +59,17 @@ extension YAMLReader {
     }
 
     let file: String
+    /// The values left to the desired state when this file started.
+    let budget: Int
     var frames: [Frame] = []
     var anchors: [String: Anchored] = [:]
     /// Values read so far, aliases expanded; plain keys are not values, as in `convert`.
     var values = 0
 
-    init(file: String) { self.file = file }
+    init(file: String, budget: Int) {
+      self.file = file
+      self.budget = budget
+    }
 
     mutating func visit(_ event: yaml_event_t) -> Diagnostic? {
       let location = SourceLocation(file: file, line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
@@ -92,9 +105,7 @@ extension YAMLReader {
       default:
         return nil
       }
-      guard values <= maximumValues else {
-        return .error(at: location, "the document expands to more than \(maximumValues) values (aliases repeated over and over?); desired-state files are far smaller — write the values out")
-      }
+      guard values <= budget else { return .error(at: location, tooManyValues) }
       return nil
     }
 

@@ -4,8 +4,19 @@ import Yams
 public enum YAMLReader {
   /// Parses `text`; `file` is used in locations. An empty document is an empty mapping.
   public static func read(_ text: String, file: String) throws(DiagnosticsError) -> DocumentNode {
+    var budget = maximumValues
+    return try read(text, file: file, budget: &budget)
+  }
+
+  /// Parses `text`, taking the values it expands to from `budget`, which the files of one
+  /// desired state share: a hundred files each just under the bound would otherwise cost a
+  /// hundred times the time.
+  public static func read(_ text: String, file: String, budget: inout Int) throws(DiagnosticsError) -> DocumentNode {
     // Bounds first: Yams' recursion must never see a tree deeper or larger than them.
-    if let violation = boundsViolation(in: text, file: file) { throw DiagnosticsError([violation]) }
+    switch bounds(of: text, file: file, budget: budget) {
+    case .violated(let violation): throw DiagnosticsError([violation])
+    case .within(let values): budget -= values
+    }
     let node: Yams.Node?
     do {
       // The basic resolver tags nothing; `kind(of:)` classifies plain scalars itself. Yams'
@@ -20,13 +31,17 @@ public enum YAMLReader {
     guard let node else {
       return .mapping(.init(entries: [], location: SourceLocation(file: file, line: 1, column: 1)))
     }
-    var budget = maximumValues
-    return try convert(node, file: file, budget: &budget, depth: 0)
+    // The walk above counted at least what conversion does; this bound only backs it up.
+    var conversionBudget = maximumValues
+    return try convert(node, file: file, budget: &conversionBudget, depth: 0)
   }
 
-  /// The most values (scalars, mappings, sequences, aliases expanded) one file may hold: several
-  /// times a 10,000-model desired state, and far below what an alias bomb expands to.
+  /// The most values (scalars, mappings, sequences, aliases expanded) the YAML files of one
+  /// desired state may hold: several times a 10,000-model desired state, and far below what an
+  /// alias bomb expands to.
   static let maximumValues = 2_000_000
+  /// The error past `maximumValues`.
+  static let tooManyValues = "the desired state expands to more than \(maximumValues) values (aliases repeated over and over?); desired-state files are far smaller — write the values out"
   /// The deepest nesting one file may have.
   static let maximumDepth = 128
 
@@ -36,7 +51,7 @@ public enum YAMLReader {
     let location = SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     budget -= 1
     guard budget >= 0 else {
-      throw DiagnosticsError([.error(at: location, "the document expands to more than \(maximumValues) values (aliases repeated over and over?); desired-state files are far smaller — write the values out")])
+      throw DiagnosticsError([.error(at: location, tooManyValues)])
     }
     guard depth <= maximumDepth else {
       throw DiagnosticsError([.error(at: location, "values are nested more than \(maximumDepth) levels deep; desired-state files need a handful")])
