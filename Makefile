@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 DEMO_ROOT ?= $(CURDIR)/.demo-root
 BENCH_DIR ?= /tmp/reconcile-bench
 
-.PHONY: deps test-deps build release test demo bench install format clean
+.PHONY: deps test-deps build release test demo bench fuzz install format clean
 
 # Debian packages the build links against (installed when missing and running as root).
 deps:
@@ -54,6 +54,12 @@ bench: release
 	@Scripts/bench-fleet.sh $(BENCH_DIR)
 	@Scripts/bench-cdn.sh $(BENCH_DIR)
 
+# libFuzzer on the YAML and TOML readers and the loader, for FUZZ_SECONDS (default 60); built
+# apart from the main build (.build-fuzz/), never by `make test` or CI.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) Scripts/fuzz.sh
+
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/reconcile" $(DESTDIR)$(PREFIX)/bin/reconcile
@@ -62,4 +68,4 @@ format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build $(DEMO_ROOT)
+	rm -rf .build .build-fuzz $(DEMO_ROOT)

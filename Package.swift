@@ -5,6 +5,8 @@ let package = Package(
   name: "reconcile",
   products: [
     .executable(name: "reconcile", targets: ["reconcile"]),
+    // For the libFuzzer targets in Fuzz/, a package of their own that depends on this one.
+    .library(name: "ReconcileCore", targets: ["ReconcileCore"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,7 +49,7 @@ let package = Package(
     .executableTarget(name: "reconcile", dependencies: ["ReconcileCLI"]),
     .target(name: "TestSupport", dependencies: ["ReconcileCore"], path: "Tests/TestSupport", exclude: ["test_http_server.py", "test_hub_server.py", "loopback_server.py"]),
     // The core stays pure; its tests also run a handful of plans through the real applier.
-    .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore", "ReconcileRuntime"]),
+    .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore", "ReconcileRuntime", "TestSupport"]),
     .testTarget(name: "ReconcileRuntimeTests", dependencies: ["ReconcileRuntime", "ReconcileCore", "TestSupport"]),
     .testTarget(
       name: "ReconcileCLITests", dependencies: ["ReconcileCLI", "ReconcileCore", "ReconcileRuntime"],

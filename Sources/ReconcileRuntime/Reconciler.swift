@@ -87,7 +87,9 @@ public final class Reconciler: Sendable {
     if session.holdsRoot { try session.checkTenantGroups(loaded.state) }
     report(to: fleet, desired: loaded.state, observed: observed)
     let members = snapshot(of: fleet, policy: loaded.state.policy)
-    return try session.plan(loaded.state, observed, digest: desiredDigest, at: clock(), fleet: members)
+    return try PlacedPlanError.placing(loaded.sourceMap) {
+      try session.plan(loaded.state, observed, digest: desiredDigest, at: clock(), fleet: members)
+    }
   }
 
   /// Takes the root's lock, plans (or checks `saved` against what is on disk now), asks
@@ -165,11 +167,16 @@ public final class Reconciler: Sendable {
     let now = clock()
     let plan: Plan
     if let saved {
-      let fresh = session.pinningHubRevisions(try Planner.plan(loaded.state, observed, on: session.node, at: saved.createdAt, fleet: members), observed: observed)
+      let fresh = session.pinningHubRevisions(
+        try PlacedPlanError.placing(loaded.sourceMap) {
+          try Planner.plan(loaded.state, observed, on: session.node, at: saved.createdAt, fleet: members)
+        }, observed: observed)
       try Self.check(saved, against: fresh, observedDigest: Session.digest(of: observed), session: session)
       plan = saved
     } else {
-      plan = try session.plan(loaded.state, observed, digest: desiredDigest, at: now, fleet: members)
+      plan = try PlacedPlanError.placing(loaded.sourceMap) {
+        try session.plan(loaded.state, observed, digest: desiredDigest, at: now, fleet: members)
+      }
     }
     // A node that serves tenants keeps its store private from the first byte on.
     if !plan.target.tenants.isEmpty { try TenantViews(root: root).lockDownRoot() }

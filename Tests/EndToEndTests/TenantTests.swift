@@ -160,7 +160,7 @@ import Testing
     ], policy: ApplyFixture.fastPolicy + "\n  tiers: { small: { disk: 1MiB, models: 1 } }")
     let plan = try fixture.reconcile("plan")
     #expect(plan.status == 1)
-    #expect(plan.stderr == "error: tenant 'tb' needs 64.98 KiB (\(needed) bytes) for its models but its disk quota is 64.00 KiB (65536 bytes; tier small, overridden by its quota:); raise the quota or drop models\n", "\(plan.stderr)")
+    #expect(plan.stderr == "\(fixture.desired)/tenants.yaml:3:13: error: tenant 'tb' needs 64.98 KiB (\(needed) bytes) for its models but its disk quota is 64.00 KiB (65536 bytes; tier small, overridden by its quota:); raise the quota or drop models\n", "\(plan.stderr)")
     let apply = try fixture.apply()
     #expect(apply.status == 1 && apply.stderr == plan.stderr)
     #expect(fixture.blobNames().isEmpty, "no byte moves when a quota is exceeded")

@@ -48,11 +48,12 @@ struct PlanCommand: ParsableCommand {
   func runFleet() throws {
     let changes = try ErrorReporting.run { () -> Bool in
       let settings = try global.settings()
-      let desired = try global.session(settings).loadDesired().state
+      let loaded = try global.session(settings).loadDesired()
+      let desired = loaded.state
       let snapshot = try settings.registry.map { _ in
         FleetSnapshot(nodes: try FleetRegistryOption.open(settings).nodes(), takenAt: Date(), ttl: Double(desired.policy.nodeTTL))
       }
-      let plan = try FleetPlan.make(desired, fleet: snapshot)
+      let plan = try PlacedPlanError.placing(loaded.sourceMap) { try FleetPlan.make(desired, fleet: snapshot) }
       print(json ? try plan.json() : plan.text(), terminator: "")
       return plan.nodes.contains { !$0.adds.isEmpty || !$0.drops.isEmpty }
     }

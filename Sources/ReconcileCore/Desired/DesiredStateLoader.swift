@@ -36,12 +36,13 @@ public enum DesiredStateLoader {
   public static func load(_ files: [DesiredFile]) throws(DiagnosticsError) -> LoadedDesiredState {
     let sink = DiagnosticSink()
     var merged = MergedState(sink: sink)
+    var budget = YAMLReader.maximumValues
     for file in files.sorted(by: { $0.path < $1.path }) {
       let tree: DocumentNode
       do throws(DiagnosticsError) {
         tree = file.path.hasSuffix(".toml")
           ? try TOMLReader.read(file.text, file: file.path)
-          : try YAMLReader.read(file.text, file: file.path)
+          : try YAMLReader.read(file.text, file: file.path, budget: &budget)
       } catch {
         sink.append(contentsOf: error.diagnostics)
         continue

@@ -130,7 +130,7 @@ struct YAMLEventReader {
   private mutating func spend(_ values: Int, at place: SourceLocation) throws(DiagnosticsError) {
     budget -= values
     guard budget >= 0 else {
-      throw DiagnosticsError([.error(at: place, "the document expands to more than \(maximumValues) values (aliases repeated over and over?); desired-state files are far smaller — write the values out")])
+      throw DiagnosticsError([.error(at: place, YAMLReader.tooManyValues)])
     }
   }
 

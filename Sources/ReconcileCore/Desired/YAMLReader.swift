@@ -5,16 +5,34 @@ public enum YAMLReader {
   /// libyaml's events build the tree directly (`YAMLEventReader`). Plain scalars are classified
   /// by `ScalarClassifier`; quoted ones are strings. Aliases are expanded within the value budget.
   public static func read(_ text: String, file: String) throws(DiagnosticsError) -> DocumentNode {
-    var reader = YAMLEventReader(file: file, budget: maximumValues, maximumDepth: maximumDepth, maximumValues: maximumValues)
+    var budget = maximumValues
+    return try read(text, file: file, budget: &budget)
+  }
+
+  /// Parses `text`, taking the values it expands to from `budget`, which the files of one
+  /// desired state share: a hundred files each just under the bound would otherwise cost a
+  /// hundred times the time.
+  public static func read(_ text: String, file: String, budget: inout Int) throws(DiagnosticsError) -> DocumentNode {
+    // Bounds first, on the events alone: the depth an alias repeats and the values it expands
+    // to are known before any tree is built.
+    switch bounds(of: text, file: file, budget: budget) {
+    case .violated(let violation): throw DiagnosticsError([violation])
+    case .within(let values): budget -= values
+    }
+    // The walk counted what the tree holds (keys aside); the reader's own bounds only back it up.
+    var reader = YAMLEventReader(file: file, budget: 2 * maximumValues, maximumDepth: maximumDepth, maximumValues: maximumValues)
     guard let node = try reader.read(Array(text.utf8)) else {
       return .mapping(.init(entries: [], location: SourceLocation(file: file, line: 1, column: 1)))
     }
     return node
   }
 
-  /// The most values (scalars, mappings, sequences, aliases expanded) one file may hold: several
-  /// times a 10,000-model desired state, and far below what an alias bomb expands to.
+  /// The most values (scalars, mappings, sequences, aliases expanded) the YAML files of one
+  /// desired state may hold: several times a 10,000-model desired state, and far below what an
+  /// alias bomb expands to.
   static let maximumValues = 2_000_000
+  /// The error past `maximumValues`.
+  static let tooManyValues = "the desired state expands to more than \(maximumValues) values (aliases repeated over and over?); desired-state files are far smaller — write the values out"
   /// The deepest nesting one file may have.
   static let maximumDepth = 128
 

@@ -39,8 +39,10 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
     return lines.joined(separator: "\n")
   }
 
+  /// One line, whatever the file name and the message quote from the file.
   private static func line(_ location: SourceLocation?, _ severity: Severity, _ message: String) -> String {
-    if let location { return "\(location): \(severity.rawValue): \(message)" }
+    let message = TerminalSafeText.escaped(message)
+    if let location { return "\(TerminalSafeText.escaped(location.description)): \(severity.rawValue): \(message)" }
     return "\(severity.rawValue): \(message)"
   }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import ReconcileCore
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A directory of desired-state files on disk and the git commit it is at.
 public struct DesiredDirectory: Sendable {
   /// The directory as the user gave it, kept for messages.
@@ -33,7 +37,7 @@ public struct DesiredDirectory: Sendable {
       return [try read(path)] + (withLock ? [try read(lock)] : [])
     }
     let prefix = path.hasSuffix("/") ? path : path + "/"
-    let names = DirectoryListing.names(path).filter { DesiredFile.isDesiredStateFile($0) && !$0.hasPrefix(".") }
+    let names = DirectoryListing.names(path).filter(Self.reads)
     if names.isEmpty {
       throw ReadError(description: "desired state '\(path)' has no *.yaml, *.yml or *.toml files")
     }
@@ -42,14 +46,61 @@ public struct DesiredDirectory: Sendable {
     return files
   }
 
+  /// Whether a directory's entry named `name` is read: `*.yaml`, `*.yml` and `*.toml`, but
+  /// not hidden files (editors' swap and backup files).
+  public static func reads(_ name: String) -> Bool {
+    DesiredFile.isDesiredStateFile(name) && !name.hasPrefix(".")
+  }
+
+  /// The largest desired-state file read: several times a 10,000-model desired state, and a
+  /// bound on what a symbolic link to `/dev/zero` or a huge file can make a node allocate.
+  public static let maximumFileBytes = 64 << 20
+
   func read(_ file: String) throws(ReadError) -> DesiredFile {
-    guard let data = FileManager.default.contents(atPath: file) else {
-      throw ReadError(description: "cannot read '\(file)': permission denied or not a file")
+    // Non-blocking, so that a FIFO named `models.yaml` is refused rather than waited on.
+    let fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw ReadError(description: "cannot read '\(file)': \(String(cString: strerror(errno))); check that it is a readable file")
     }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      throw ReadError(description: "cannot read '\(file)': not a regular file (a directory, device, pipe or socket); desired-state files are plain files")
+    }
+    guard info.st_size <= Self.maximumFileBytes else {
+      throw ReadError(description: "\(file): error: the file has \(info.st_size) bytes, more than the \(Self.maximumFileBytes >> 20) MiB a desired-state file may have; split it into several files", positioned: true)
+    }
+    // The file may grow while it is read: the buffer grows up to one byte past the bound to notice.
+    var data = Data(count: Int(info.st_size) + 1)
+    var total = 0
+    while true {
+      if total == data.count {
+        guard data.count <= Self.maximumFileBytes else { break }
+        data.count = min(data.count * 2, Self.maximumFileBytes + 1)
+      }
+      let count = data.withUnsafeMutableBytes { buffer -> Int in
+        guard let base = buffer.baseAddress else { return 0 }
+        return Glibc.read(fd, base + total, buffer.count - total)
+      }
+      if count < 0, errno == EINTR { continue }
+      guard count >= 0 else {
+        throw ReadError(description: "cannot read '\(file)': \(String(cString: strerror(errno))); check that it is a readable file")
+      }
+      if count == 0 { break }
+      total += count
+    }
+    guard total <= Self.maximumFileBytes else {
+      throw ReadError(description: "\(file): error: the file has more than the \(Self.maximumFileBytes >> 20) MiB a desired-state file may have; split it into several files", positioned: true)
+    }
+    return try Self.decode(data.prefix(total), path: file)
+  }
+
+  /// The file at `path` from its bytes; an error naming the file when they are not UTF-8.
+  public static func decode(_ data: Data, path: String) throws(ReadError) -> DesiredFile {
     guard let text = String(data: data, encoding: .utf8) else {
-      throw ReadError(description: "\(file): error: file is not valid UTF-8", positioned: true)
+      throw ReadError(description: "\(path): error: file is not valid UTF-8", positioned: true)
     }
-    return DesiredFile(path: file, text: text)
+    return DesiredFile(path: path, text: text)
   }
 
   func statFollowing(_ path: String) -> FileStatus? {
