@@ -89,11 +89,7 @@ extension HTTPTransfer {
       }
       var headers: UnsafeMutablePointer<curl_slist>?
       defer { curl_slist_free_all(headers) }
-      // Range and If-Range are this transfer's; a line break would smuggle in another header.
-      for (name, value) in request.headers.sorted(by: { $0.key < $1.key })
-      where !["range", "if-range"].contains(name.lowercased()) && !(name + value).contains(where: \.isNewline) {
-        headers = curl_slist_append(headers, "\(name): \(value)")
-      }
+      headers = HTTPTransfer.appendHeaders(of: request, to: headers)
       if let token = request.signing?.sessionToken, !token.contains(where: \.isNewline) {
         headers = curl_slist_append(headers, "x-amz-security-token: \(token)")
       }
@@ -110,32 +106,18 @@ extension HTTPTransfer {
 
     private func configure(_ handle: UnsafeMutableRawPointer, headers: UnsafeMutablePointer<curl_slist>?) {
       let context = Unmanaged.passUnretained(self).toOpaque()
-      _ = reconcile_curl_setopt_string(handle, CURLOPT_URL, url)
-      _ = reconcile_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-      _ = reconcile_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-      _ = reconcile_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
-      _ = reconcile_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+      // A signed request is not followed elsewhere: the signature is for this host, the token is not.
+      HTTPTransfer.setCommonOptions(
+        handle, url: url, userAgent: userAgent, headers: headers, connectTimeout: request.connectTimeout, followRedirects: request.signing == nil)
       _ = reconcile_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
       // A proxy's "200 Connection established" is not the answer.
       _ = reconcile_curl_setopt_long(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
-      // A signed request is not followed elsewhere: the signature is for this host, the token is not.
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.signing == nil ? 1 : 0)
       if let signing = request.signing {
         _ = reconcile_curl_setopt_string(handle, CURLOPT_AWS_SIGV4, signing.provider)
         _ = reconcile_curl_setopt_string(handle, CURLOPT_USERNAME, signing.accessKeyID)
         _ = reconcile_curl_setopt_string(handle, CURLOPT_PASSWORD, signing.secretAccessKey)
       }
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
-      // Credentials (an `Authorization` header such as the Hub token, a URL's user and password)
-      // go to the first host only: a redirect to another host, port or scheme gets none.
-      // libcurl's default since 7.83, set here so that it is this program's rule, not a default.
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_UNRESTRICTED_AUTH, 0)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_FAILONERROR, 0)
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
-      // Clamped to a day: a timeout from a request must not overflow curl's milliseconds.
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(request.connectTimeout, 0.001), 86400) * 1000))
       _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, Int(min(max(request.stallTimeout.rounded(.up), 1), 86400)))
       // Large reads mean fewer callbacks; curl allows up to 10 MiB here.

@@ -127,12 +127,7 @@ struct RangedDownload: @unchecked Sendable {
     }
     let exchange = RangeExchange(download: self, segment: segment, stop: stop)
     var headers: UnsafeMutablePointer<curl_slist>?
-    if sameHost {
-      for (name, value) in request.headers.sorted(by: { $0.key < $1.key })
-      where !["range", "if-range"].contains(name.lowercased()) && !(name + value).contains(where: \.isNewline) {
-        headers = curl_slist_append(headers, "\(name): \(value)")
-      }
-    }
+    if sameHost { headers = HTTPTransfer.appendHeaders(of: request, to: headers) }
     headers = curl_slist_append(headers, "Range: bytes=\(segment.first)-\(segment.last)")
     if let etag, !etag.contains(where: \.isNewline) { headers = curl_slist_append(headers, "If-Range: \(etag)") }
     defer { curl_slist_free_all(headers) }
@@ -226,19 +221,8 @@ final class RangeExchange {
   func run(_ handle: UnsafeMutableRawPointer, headers: UnsafeMutablePointer<curl_slist>?) -> CURLcode {
     let context = Unmanaged.passUnretained(self).toOpaque()
     let request = download.request
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_URL, url)
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_USERAGENT, download.userAgent)
-    _ = reconcile_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+    HTTPTransfer.setCommonOptions(handle, url: url, userAgent: download.userAgent, headers: headers, connectTimeout: request.connectTimeout)
     _ = reconcile_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_UNRESTRICTED_AUTH, 0)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(request.connectTimeout, 0.001), 86400) * 1000))
     _ = reconcile_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 1 << 20)
     _ = reconcile_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
       guard let data, let context else { return 0 }
@@ -356,24 +340,11 @@ struct RangeProbe {
       var values: [String: String] = [:]
     }
     let collected = Headers()
-    var headers: UnsafeMutablePointer<curl_slist>?
-    for (name, value) in request.headers.sorted(by: { $0.key < $1.key })
-    where !["range", "if-range"].contains(name.lowercased()) && !(name + value).contains(where: \.isNewline) {
-      headers = curl_slist_append(headers, "\(name): \(value)")
-    }
+    let headers = HTTPTransfer.appendHeaders(of: request, to: nil)
     defer { curl_slist_free_all(headers) }
     let context = Unmanaged.passUnretained(collected).toOpaque()
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_URL, request.url)
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-    _ = reconcile_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
-    _ = reconcile_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+    HTTPTransfer.setCommonOptions(handle, url: request.url, userAgent: userAgent, headers: headers, connectTimeout: request.connectTimeout)
     _ = reconcile_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_UNRESTRICTED_AUTH, 0)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(max(request.connectTimeout, 0.001), 86400) * 1000))
     _ = reconcile_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(min(max(request.stallTimeout, 1), 86400) * 1000))
     _ = reconcile_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
       guard let data, let context else { return 0 }
