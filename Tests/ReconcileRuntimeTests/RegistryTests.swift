@@ -238,7 +238,7 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
 }
 
 @Suite struct RegistrySharingTests {
-  @Test func secondRegistryWaitsForTheFirstsTransaction() async throws {
+  @Test func secondRegistryWaitsForTheFirstsTransaction() throws {
     let directory = try RegistryTestDirectory()
     let path = directory.path("registry.sqlite")
     let holder = try SQLiteDatabase(path: path)
@@ -246,10 +246,18 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     let variant = VariantID(name: "sd-xl", version: "1.0", variant: "fp16")
 
     try holder.execute("BEGIN IMMEDIATE")
-    let write = Task.detached { try waiting.recordUse(variant, at: date(3)) }
-    try await Task.sleep(for: .milliseconds(300))
+    // Threads of their own, not the concurrency pool: on a busy 2-core machine a pool thread
+    // may not come back in time to commit, and the writer's busy timeout would run out.
+    let failure = ErrorBox()
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+      do { try waiting.recordUse(variant, at: date(3)) } catch { failure.error = error }
+      done.signal()
+    }
+    Thread.sleep(forTimeInterval: 0.3)
     try holder.execute("COMMIT")
-    try await write.value
+    #expect(done.wait(timeout: .now() + 30) == .success)
+    #expect(failure.error == nil, "\(String(describing: failure.error))")
     #expect(try waiting.lastUse() == [variant: date(3)])
   }
 
@@ -315,4 +323,9 @@ private func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_700
     #expect(runs.first { $0.id == finished }?.outcome == .ok)
     #expect(try ledger.actions(ofRun: killed).first { $0.id == action }?.outcome == .interrupted)
   }
+}
+
+/// An error one thread sets and the test reads after waiting for it.
+final class ErrorBox: @unchecked Sendable {
+  var error: (any Error)?
 }
