@@ -119,24 +119,34 @@ struct DesiredValidator {
 
   /// One digest is one content, so it has one size.
   func checkDigestSizes() {
-    var sizes: [Digest: (Int64, String, SourceLocation?)] = [:]
-    for model in state.models {
-      for variant in model.variants {
-        for file in variant.files {
-          let owner = "\(model.id):\(variant.name) \(file.path)"
-          // At the file's sha256 rather than the model's name: a variant may list hundreds of files.
-          let location = map.files[VariantID(model: model.id, variant: variant.name)]?[file.path]
-          if let (size, first, firstLocation) = sizes[file.sha256], size != file.size {
-            sink.error(
-              location ?? map.models[model.id],
-              "sha256 \(file.sha256.short)… of \(owner) has size \(file.size), but \(first) lists the same digest with size \(size)",
-              notes: firstLocation.map { [.note(at: $0, "\(first) is listed here")] } ?? [])
-          } else if sizes[file.sha256] == nil {
-            sizes[file.sha256] = (file.size, owner, location)
+    // Where each digest was first listed, as indexes: names and locations are looked up only
+    // for an error, since this runs for every file of every variant.
+    let files = state.models.reduce(0) { total, model in model.variants.reduce(total) { $0 + $1.files.count } }
+    var first: [Digest: (size: Int64, model: Int, variant: Int, file: Int)] = .init(minimumCapacity: files)
+    for (m, model) in state.models.enumerated() {
+      for (v, variant) in model.variants.enumerated() {
+        for (f, file) in variant.files.enumerated() {
+          guard let seen = first[file.sha256] else {
+            first[file.sha256] = (file.size, m, v, f)
+            continue
           }
+          guard seen.size != file.size else { continue }
+          let (owner, location) = describe(model: m, variant: v, file: f)
+          let (firstOwner, firstLocation) = describe(model: seen.model, variant: seen.variant, file: seen.file)
+          // At the file's sha256 rather than the model's name: a variant may list hundreds of files.
+          sink.error(
+            location ?? map.models[model.id],
+            "sha256 \(file.sha256.short)… of \(owner) has size \(file.size), but \(firstOwner) lists the same digest with size \(seen.size)",
+            notes: firstLocation.map { [.note(at: $0, "\(firstOwner) is listed here")] } ?? [])
         }
       }
     }
+  }
+
+  /// `name@version:variant path` of a file, and where its sha256 is written.
+  private func describe(model m: Int, variant v: Int, file f: Int) -> (String, SourceLocation?) {
+    let model = state.models[m], variant = model.variants[v], file = variant.files[f]
+    return ("\(model.id):\(variant.name) \(file.path)", map.files[VariantID(model: model.id, variant: variant.name)]?[file.path])
   }
 }
 

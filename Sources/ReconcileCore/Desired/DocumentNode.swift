@@ -2,7 +2,7 @@
 ///
 /// Both syntaxes are read into this one shape, so the schema is decoded and validated once
 /// and the same content in YAML and TOML yields equal values.
-public indirect enum DocumentNode: Sendable, Hashable {
+public enum DocumentNode: Sendable, Hashable {
   /// A scalar: its text as written (without quotes) and what kind of scalar it is.
   case scalar(Scalar)
   /// A mapping, in document order.
@@ -62,7 +62,10 @@ public indirect enum DocumentNode: Sendable, Hashable {
     }
 
     /// The entry for `key`, if present.
-    public subscript(key: String) -> Entry? { entries.first { $0.key == key } }
+    public subscript(key: String) -> Entry? {
+      for index in entries.indices where entries[index].key == key { return entries[index] }
+      return nil
+    }
   }
 
   /// Where this node starts.

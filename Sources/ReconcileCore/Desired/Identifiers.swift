@@ -14,6 +14,14 @@ public struct Digest: Sendable, Hashable, TextCodable, Comparable, CustomStringC
     text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
   }
 
+  /// Hashes the first 16 digits only: a digest's digits are already uniformly spread, and a
+  /// desired state hashes one for every file it lists.
+  public func hash(into hasher: inout Hasher) {
+    var prefix: UInt64 = 0
+    for byte in hex.utf8.prefix(16) { prefix = prefix << 4 | UInt64(byte <= 57 ? byte &- 48 : byte &- 87) & 0xF }
+    hasher.combine(prefix)
+  }
+
   /// The first 12 digits, enough to tell digests apart in messages.
   public var short: String { String(hex.prefix(12)) }
 

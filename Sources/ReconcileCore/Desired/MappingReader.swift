@@ -91,11 +91,12 @@ struct MappingReader {
   }
 
   static func bytes(_ node: DocumentNode, key: String, what: String, sink: DiagnosticSink) -> Int64? {
-    guard case .scalar(let scalar) = node, [.integer, .string, .float].contains(scalar.kind) else {
+    guard case .scalar(let scalar) = node, scalar.kind == .integer || scalar.kind == .string || scalar.kind == .float else {
       sink.error(node.location, "'\(key)' in \(what) must be a size such as 80GiB, got \(node.typeDescription)")
       return nil
     }
     // YAML integers in hex, octal or binary mean what TOML's do (TOML's reader gives decimal).
+    if let plain = Units.plainDigits(scalar.text) { return plain }
     if scalar.kind == .integer, let value = Self.radixInteger(scalar.text) { return value }
     switch Units.bytes(scalar.text) {
     case .success(let bytes): return bytes

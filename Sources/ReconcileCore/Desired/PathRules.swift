@@ -40,11 +40,11 @@ enum PathRules {
 
   /// `a/b/c` → `a/b`, `a`.
   static func parents(of path: String) -> [String] {
-    var segments = path.split(separator: "/").map(String.init)
     var parents: [String] = []
-    while segments.count > 1 {
-      segments.removeLast()
-      parents.append(segments.joined(separator: "/"))
+    var end = path.utf8.endIndex
+    while let slash = path.utf8[..<end].lastIndex(of: UInt8(ascii: "/")) {
+      if slash > path.utf8.startIndex { parents.append(String(path[..<slash])) }
+      end = slash
     }
     return parents
   }

@@ -2,16 +2,33 @@
 /// `yes`, `no`, `on` and `off` are strings, not booleans.
 enum ScalarClassifier {
   static func kind(of text: String) -> DocumentNode.Scalar.Kind {
+    // Most scalars are names, paths and digests: one look at the first byte settles them.
+    guard let first = text.utf8.first else { return .null }
+    switch first {
+    case UInt8(ascii: "~"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "t"), UInt8(ascii: "T"),
+      UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "-"):
+      break
+    case 48...57:
+      // None of the words below starts with a digit.
+      return number(text)
+    default:
+      return .string
+    }
     switch text {
-    case "", "~", "null", "Null", "NULL": return .null
+    case "~", "null", "Null", "NULL": return .null
     case "true", "True", "TRUE", "false", "False", "FALSE": return .boolean
     case ".inf", ".Inf", ".INF", "+.inf", "-.inf", ".nan", ".NaN", ".NAN": return .float
     default: break
     }
-    let bytes = Array(text.utf8)
-    guard let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || isDigit(first) else {
+    guard first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: ".") else {
       return .string
     }
+    return number(text)
+  }
+
+  /// An integer, a float, a date or else a string: `text` starts with a digit, a sign or a dot.
+  static func number(_ text: String) -> DocumentNode.Scalar.Kind {
+    let bytes = Array(text.utf8)
     if isInteger(bytes) { return .integer }
     if isFloat(bytes) { return .float }
     if isDate(bytes) { return .datetime }

@@ -30,17 +30,27 @@ public struct SourceMap: Sendable, Hashable {
 
   /// Adds `other`'s entries where this map has none.
   mutating func merge(_ other: SourceMap) {
-    models.merge(other.models) { old, _ in old }
-    defaultVariants.merge(other.defaultVariants) { old, _ in old }
-    requires.merge(other.requires) { old, _ in old }
-    tenants.merge(other.tenants) { old, _ in old }
-    tenantTiers.merge(other.tenantTiers) { old, _ in old }
-    tenantModels.merge(other.tenantModels) { old, _ in old }
-    pools.merge(other.pools) { old, _ in old }
-    poolServes.merge(other.poolServes) { old, _ in old }
-    poolReplicas.merge(other.poolReplicas) { old, _ in old }
-    files.merge(other.files) { old, _ in old }
-    nodes.merge(other.nodes) { old, _ in old }
+    Self.keep(&models, adding: other.models)
+    Self.keep(&defaultVariants, adding: other.defaultVariants)
+    Self.keep(&requires, adding: other.requires)
+    Self.keep(&tenants, adding: other.tenants)
+    Self.keep(&tenantTiers, adding: other.tenantTiers)
+    Self.keep(&tenantModels, adding: other.tenantModels)
+    Self.keep(&pools, adding: other.pools)
+    Self.keep(&poolServes, adding: other.poolServes)
+    Self.keep(&poolReplicas, adding: other.poolReplicas)
+    Self.keep(&files, adding: other.files)
+    Self.keep(&nodes, adding: other.nodes)
     policy = policy ?? other.policy
+  }
+
+  /// `other`'s entries added where `mine` has none; taken whole when `mine` is empty, as it is
+  /// for the first file (often the only large one).
+  private static func keep<Key, Value>(_ mine: inout [Key: Value], adding other: [Key: Value]) {
+    if mine.isEmpty {
+      mine = other
+    } else {
+      mine.merge(other) { old, _ in old }
+    }
   }
 }

@@ -23,7 +23,7 @@ public struct SourceURL: Sendable, Hashable, Codable, CustomStringConvertible {
 
   /// `url` without a `user:password@` part in its authority.
   public static func redacting(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://") else { return url }
+    guard let schemeEnd = separator(in: url) else { return url }
     let rest = url[schemeEnd.upperBound...]
     let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
     guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
@@ -48,7 +48,23 @@ public struct SourceURL: Sendable, Hashable, Codable, CustomStringConvertible {
 
   /// The scheme of `text` when it is one reconcile supports.
   public static func scheme(of text: String) -> Scheme? {
-    guard let colon = text.range(of: "://") else { return nil }
+    guard let colon = separator(in: text) else { return nil }
     return Scheme(rawValue: String(text[..<colon.lowerBound]))
+  }
+
+  /// Where the first `://` in `text` is (a scan of its bytes: every source of every model
+  /// passes here).
+  static func separator(in text: String) -> Range<String.Index>? {
+    let utf8 = text.utf8
+    var index = utf8.startIndex
+    while let colon = utf8[index...].firstIndex(of: UInt8(ascii: ":")) {
+      let first = utf8.index(after: colon)
+      if first < utf8.endIndex, utf8[first] == UInt8(ascii: "/") {
+        let second = utf8.index(after: first)
+        if second < utf8.endIndex, utf8[second] == UInt8(ascii: "/") { return colon..<utf8.index(after: second) }
+      }
+      index = first
+    }
+    return nil
   }
 }

@@ -26,6 +26,8 @@ public enum Units {
 
   /// Parses `9968229352`, `80GiB`, `1.5 TiB`: a non-negative number and an optional binary unit.
   public static func bytes(_ text: String) -> Result<Int64, Failure> {
+    // Most sizes are written as plain bytes, as tools print them: read those digit by digit.
+    if let plain = plainDigits(text) { return .success(plain) }
     let trimmed = text.trimmingSpaces
     if trimmed.hasPrefix("-") { return .failure(.negative(text)) }
     let number = trimmed.prefix { $0.isNumber || $0 == "." || $0 == "_" }.filter { $0 != "_" }
@@ -58,6 +60,18 @@ public enum Units {
     }
     let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
     return overflow ? .failure(.overflow(text, limit: "8 EiB")) : .success(product)
+  }
+
+  /// `text` as a number when it is 1 to 18 ASCII digits (too few to overflow), else nil.
+  static func plainDigits(_ text: String) -> Int64? {
+    let utf8 = text.utf8
+    guard !utf8.isEmpty, utf8.count <= 18 else { return nil }
+    var value: Int64 = 0
+    for byte in utf8 {
+      guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+      value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+    }
+    return value
   }
 
   /// Parses `90s`, `5m`, `24h`, `7d`, `1h30m` or a plain number of seconds.

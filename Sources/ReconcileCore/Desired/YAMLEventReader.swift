@@ -2,13 +2,29 @@ import CYaml
 
 /// Builds the positioned `DocumentNode` tree straight from libyaml's parser events, with no
 /// intermediate node graph: planning 10,000 models spent most of its time composing Yams
-/// nodes. Aliases are expanded (counted against the value budget), nesting is bounded, and a
-/// duplicate key is reported where it repeats, with a note where it was first defined.
+/// nodes. A duplicate key is reported where it repeats, with a note where it was first defined.
+///
+/// The bounds are checked as the events arrive, before anything is added to the tree. An alias
+/// costs a file nothing and its reader a whole copy: a chain of anchors each holding the one
+/// before (`a1: &a1 [*a0]`, …) nests a value 50,000 levels deep in a file of a few hundred
+/// kilobytes, and anything recursive over that tree (freeing it, comparing it) would overflow
+/// the stack. So each alias counts as the values and the levels its anchor holds: it is refused
+/// when it would nest deeper than `maximumDepth` or spend more than `budget` allows.
 struct YAMLEventReader {
   let file: String
+  /// The values left (scalars, mappings, sequences, aliases expanded; plain keys are not values).
   var budget: Int
   let maximumDepth: Int
-  let maximumValues: Int
+  /// Where the items of one top-level list go instead of the tree, as each is read.
+  var handOff: HandOff?
+
+  /// The items of the list under the top-level `key`, handed to `item` one by one (in order,
+  /// on the reading thread); the tree keeps that list empty. Anchors in them still serve
+  /// aliases further on.
+  struct HandOff {
+    var key: String
+    var item: (DocumentNode) -> Void
+  }
 
   /// A collection being built. A class, so that appending to it never copies what it holds.
   private final class Frame {
@@ -18,9 +34,12 @@ struct YAMLEventReader {
     var entries: [DocumentNode.Entry] = []
     var items: [DocumentNode] = []
     var pendingKey: (String, SourceLocation)?
-    var keys: [String: SourceLocation] = [:]
+    /// The keys so far, once there are more than a scan should look through.
+    var keys: [String: SourceLocation]?
     /// Values inside, itself included, for an anchor on it.
     var count = 1
+    /// Levels below it so far (0 without children), for an anchor on it.
+    var height = 0
 
     init(isMapping: Bool, location: SourceLocation, anchor: String?) {
       self.isMapping = isMapping
@@ -31,12 +50,26 @@ struct YAMLEventReader {
     var node: DocumentNode {
       isMapping ? .mapping(.init(entries: entries, location: location)) : .sequence(items, location)
     }
+
+    /// Where `key` was first defined in this mapping, if it was; then records it.
+    func firstDefinition(of key: String, at place: SourceLocation) -> SourceLocation? {
+      // Mappings of the schema hold a handful of keys: a scan costs less than hashing them.
+      if keys == nil {
+        for entry in entries where entry.key == key { return entry.keyLocation }
+        guard entries.count >= 16 else { return nil }
+        keys = Dictionary(entries.map { ($0.key, $0.keyLocation) }, uniquingKeysWith: { first, _ in first })
+      }
+      if let first = keys?[key] { return first }
+      keys?[key] = place
+      return nil
+    }
   }
 
-  /// An anchored value and how many values it expands to.
+  /// An anchored value, how many values it expands to and how many levels it holds.
   private struct Anchored {
     var node: DocumentNode
     var count: Int
+    var height: Int
   }
 
   /// The document in `bytes`; nil for a stream without a document (empty, or comments only).
@@ -59,57 +92,22 @@ struct YAMLEventReader {
     var document: DocumentNode?
     var firstDocument: SourceLocation?
     var event = yaml_event_t()
-    while true {
-      guard yaml_parser_parse(&parser, &event) == 1 else {
-        throw DiagnosticsError([parserError(parser, bytes: bytes)])
-      }
-      defer { yaml_event_delete(&event) }
-      let start = location(line: event.start_mark.line, column: event.start_mark.column)
-      var finished: (node: DocumentNode, anchor: String?, count: Int)?
-      switch event.type {
-      case YAML_STREAM_END_EVENT:
-        return document
-      case YAML_DOCUMENT_START_EVENT:
-        if let firstDocument {
-          throw DiagnosticsError([.error(at: start, "but found another document", notes: [.note(at: firstDocument, "expected a single document in the stream")])])
-        }
-        firstDocument = start
-        continue
-      case YAML_SCALAR_EVENT:
-        let scalar = event.data.scalar
-        let text = scalar.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: scalar.length), as: UTF8.self) } ?? ""
-        let kind: DocumentNode.Scalar.Kind = scalar.style == YAML_PLAIN_SCALAR_STYLE ? ScalarClassifier.kind(of: text) : .string
-        try spend(1, at: start)
-        finished = (.scalar(.init(text: text, kind: kind, location: start)), Self.string(scalar.anchor), 1)
-      case YAML_ALIAS_EVENT:
-        let name = Self.string(event.data.alias.anchor) ?? ""
-        guard let anchored = anchors[name] else {
-          throw DiagnosticsError([.error(at: start, "found undefined alias '\(name)'")])
-        }
-        try spend(anchored.count, at: start)
-        finished = (anchored.node, nil, anchored.count)
-      case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
-        try enter(depth: stack.count + 1, at: start)
-        try spend(1, at: start)
-        let isMapping = event.type == YAML_MAPPING_START_EVENT
-        let anchor = isMapping ? Self.string(event.data.mapping_start.anchor) : Self.string(event.data.sequence_start.anchor)
-        stack.append(Frame(isMapping: isMapping, location: start, anchor: anchor))
-        continue
-      case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
-        guard let frame = stack.popLast() else { continue }
-        finished = (frame.node, frame.anchor, frame.count)
-      default:
-        continue
-      }
-      guard let (node, anchor, count) = finished else { continue }
-      if let anchor { anchors[anchor] = Anchored(node: node, count: count) }
+
+    /// Adds a finished node to the collection being built, or makes it the document.
+    func attach(_ node: DocumentNode, anchor: String?, count: Int, height: Int) throws(DiagnosticsError) {
+      if let anchor { anchors[anchor] = Anchored(node: node, count: count, height: height) }
       guard let top = stack.last else {
         document = node
-        continue
+        return
       }
       top.count += count
+      top.height = max(top.height, height + 1)
       if !top.isMapping {
-        top.items.append(node)
+        if stack.count == 2, let handOff, let (key, _) = stack[0].pendingKey, key == handOff.key {
+          handOff.item(node)
+        } else {
+          top.items.append(node)
+        }
       } else if let (key, keyLocation) = top.pendingKey {
         top.entries.append(DocumentNode.Entry(key: key, keyLocation: keyLocation, value: node))
         top.pendingKey = nil
@@ -118,11 +116,57 @@ struct YAMLEventReader {
         let key: String
         if case .scalar(let scalar) = node { key = scalar.text } else { key = "" }
         let keyLocation = node.location
-        if let first = top.keys[key] {
+        if let first = top.firstDefinition(of: key, at: keyLocation) {
           throw DiagnosticsError([.error(at: keyLocation, "duplicate key '\(key)'", notes: [.note(at: first, "first defined here")])])
         }
-        top.keys[key] = keyLocation
         top.pendingKey = (key, keyLocation)
+      }
+    }
+
+    while true {
+      guard yaml_parser_parse(&parser, &event) == 1 else {
+        throw DiagnosticsError([parserError(parser, bytes: bytes)])
+      }
+      defer { yaml_event_delete(&event) }
+      let start = location(line: event.start_mark.line, column: event.start_mark.column)
+      switch event.type {
+      case YAML_STREAM_END_EVENT:
+        return document
+      case YAML_DOCUMENT_START_EVENT:
+        if let firstDocument {
+          throw DiagnosticsError([.error(at: start, "but found another document", notes: [.note(at: firstDocument, "expected a single document in the stream")])])
+        }
+        firstDocument = start
+      case YAML_SCALAR_EVENT:
+        let scalar = event.data.scalar
+        let text = scalar.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: scalar.length), as: UTF8.self) } ?? ""
+        let kind: DocumentNode.Scalar.Kind = scalar.style == YAML_PLAIN_SCALAR_STYLE ? ScalarClassifier.kind(of: text) : .string
+        try enter(depth: stack.count, at: start)
+        // A plain key is not a value; one with an anchor is (its aliases count it as one).
+        let isKey = stack.last.map { $0.isMapping && $0.pendingKey == nil } ?? false
+        if !isKey { try spend(1, at: start) }
+        try attach(.scalar(.init(text: text, kind: kind, location: start)), anchor: Self.string(scalar.anchor), count: 1, height: 0)
+      case YAML_ALIAS_EVENT:
+        let name = Self.string(event.data.alias.anchor) ?? ""
+        guard let anchored = anchors[name] else {
+          throw DiagnosticsError([.error(at: start, "found undefined alias '\(name)'")])
+        }
+        if stack.count + anchored.height > maximumDepth {
+          throw DiagnosticsError([.error(at: start, "values are nested more than \(maximumDepth) levels deep, counting what alias '*\(name)' repeats; desired-state files need a handful")])
+        }
+        try spend(anchored.count, at: start)
+        try attach(anchored.node, anchor: nil, count: anchored.count, height: anchored.height)
+      case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
+        try enter(depth: stack.count, at: start)
+        try spend(1, at: start)
+        let isMapping = event.type == YAML_MAPPING_START_EVENT
+        let anchor = isMapping ? Self.string(event.data.mapping_start.anchor) : Self.string(event.data.sequence_start.anchor)
+        stack.append(Frame(isMapping: isMapping, location: start, anchor: anchor))
+      case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
+        guard let frame = stack.popLast() else { continue }
+        try attach(frame.node, anchor: frame.anchor, count: frame.count, height: frame.height)
+      default:
+        continue
       }
     }
   }
@@ -134,6 +178,7 @@ struct YAMLEventReader {
     }
   }
 
+  /// A value starts inside `depth` collections.
   private func enter(depth: Int, at place: SourceLocation) throws(DiagnosticsError) {
     guard depth <= maximumDepth else {
       throw DiagnosticsError([.error(at: place, "values are nested more than \(maximumDepth) levels deep; desired-state files need a handful")])

@@ -2,8 +2,9 @@
 public enum YAMLReader {
   /// Parses `text`; `file` is used in locations. An empty document is an empty mapping.
   ///
-  /// libyaml's events build the tree directly (`YAMLEventReader`). Plain scalars are classified
-  /// by `ScalarClassifier`; quoted ones are strings. Aliases are expanded within the value budget.
+  /// libyaml's events build the tree directly (`YAMLEventReader`), which checks the depth and
+  /// value bounds before anything is added. Plain scalars are classified by `ScalarClassifier`;
+  /// quoted ones are strings. Aliases are expanded within the value budget.
   public static func read(_ text: String, file: String) throws(DiagnosticsError) -> DocumentNode {
     var budget = maximumValues
     return try read(text, file: file, budget: &budget)
@@ -13,18 +14,16 @@ public enum YAMLReader {
   /// desired state share: a hundred files each just under the bound would otherwise cost a
   /// hundred times the time.
   public static func read(_ text: String, file: String, budget: inout Int) throws(DiagnosticsError) -> DocumentNode {
-    // Bounds first, on the events alone: the depth an alias repeats and the values it expands
-    // to are known before any tree is built.
-    switch bounds(of: text, file: file, budget: budget) {
-    case .violated(let violation): throw DiagnosticsError([violation])
-    case .within(let values): budget -= values
-    }
-    // The walk counted what the tree holds (keys aside); the reader's own bounds only back it up.
-    var reader = YAMLEventReader(file: file, budget: 2 * maximumValues, maximumDepth: maximumDepth, maximumValues: maximumValues)
-    guard let node = try reader.read(Array(text.utf8)) else {
-      return .mapping(.init(entries: [], location: SourceLocation(file: file, line: 1, column: 1)))
-    }
-    return node
+    try read(text, file: file, budget: &budget, handOff: nil)
+  }
+
+  /// Parses `text` as above; the items of the list under the top-level `handOff.key` go to
+  /// `handOff.item` as each is read, and that list is left empty in the tree.
+  static func read(_ text: String, file: String, budget: inout Int, handOff: YAMLEventReader.HandOff?) throws(DiagnosticsError) -> DocumentNode {
+    var reader = YAMLEventReader(file: file, budget: budget, maximumDepth: maximumDepth, handOff: handOff)
+    let node = try reader.read(Array(text.utf8))
+    budget = reader.budget
+    return node ?? .mapping(.init(entries: [], location: SourceLocation(file: file, line: 1, column: 1)))
   }
 
   /// The most values (scalars, mappings, sequences, aliases expanded) the YAML files of one
