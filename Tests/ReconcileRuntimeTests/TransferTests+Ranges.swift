@@ -135,6 +135,7 @@ import Testing
     let result = try HTTPTransfer(directIO: false).fetch(request(connections: 4))
     #expect(result.digest == SHA256Hasher.digest(data))
     #expect(FileManager.default.contents(atPath: partial) == Data(data))
+    #expect(result.resumedFrom == 20 << 20 && !result.restarted, "the prefix and the spans were kept")
     #expect(!FileManager.default.fileExists(atPath: PartialMetadata.path(for: partial)), "the sidecar goes with the finished file")
     try expectFetched(exactly: [prefix..<(20 << 20), (30 << 20)..<(35 << 20)])
     let ranges = try server.requests().filter { $0.method == "GET" }.compactMap(\.byteRange)

@@ -127,7 +127,9 @@ struct RangedDownload: @unchecked Sendable {
     }
     request.progress?(total, total)
     return .complete(
-      TransferResult(digest: hasher.finalize(), bytes: total, resumedFrom: start.offset, restarted: false, status: 206, etag: etag))
+      TransferResult(
+        digest: hasher.finalize(), bytes: total, resumedFrom: start.offset + ByteSpans.Kept(prefix: 0, spans: present).bytes, restarted: false,
+        status: 206, etag: etag))
   }
 
   /// Why a range stopped.
@@ -183,7 +185,7 @@ struct RangedDownload: @unchecked Sendable {
     let size = 4 << 20
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096)
     defer { buffer.deallocate() }
-    let presentBytes = present.reduce(Int64(0)) { $0 + ($1.upperBound - $1.lowerBound) }
+    let presentBytes = ByteSpans.Kept(prefix: 0, spans: present).bytes
     var throttle = ProgressThrottle()
     var recorder = Recorder(position: position, segments: segments)
     for piece in pieces {
