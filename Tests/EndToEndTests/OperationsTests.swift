@@ -64,8 +64,9 @@ import TestSupport
     #expect(!firsts.isEmpty && firsts.min() ?? 0 > 0, "the second apply resumes after what it kept, in ranges: \(ranges)")
   }
 
-  /// A download in ranges killed outright (no cleanup) leaves holes; the sidecar's prefix tells
-  /// the next apply where they may start, and it fetches only the rest.
+  /// A download in ranges killed outright (no cleanup) leaves holes; the sidecar's prefix (and
+  /// the spans after it, see `OperationsTests+Ranges.swift`) tells the next apply where they
+  /// may be, and it fetches only the rest.
   @Test func aKilledRangedDownloadResumesAfterItsPrefix() throws {
     let fixture = try ApplyFixture()
     let weights = try Self.slowModel(fixture)

@@ -58,36 +58,140 @@ import Testing
     #expect(FileManager.default.contents(atPath: partial) == Data(data))
   }
 
-  @Test func aCancelledRangedDownloadKeepsItsContiguousPrefixAndResumes() throws {
+  @Test func aCancelledRangedDownloadKeepsWhatItWroteAndResumes() throws {
     try server.behave(path: path, mode: .throttle, rate: 4 << 20)
     let cancellation = CancellationFlag()
     var first = request(connections: 4)
     first.cancellation = cancellation
     DispatchQueue.global().asyncAfter(deadline: .now() + 0.8) { cancellation.cancel(reason: "test") }
     #expect(throws: TransferError.self) { try HTTPTransfer(directIO: false).fetch(first) }
-    let kept = Int((try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int) ?? 0)
-    #expect(kept < data.count, "cancelled before the end")
-    // What is kept is a prefix of the file: no hole, nothing from a later range.
-    let prefix = FileManager.default.contents(atPath: partial) ?? Data()
-    #expect(prefix == Data(data.prefix(prefix.count)))
+    let kept = try #require(keptAfterStop())
+    #expect(kept.bytes < Int64(data.count), "cancelled before the end")
+    try expectOnDisk(kept)
 
     try server.reset()
     let result = try HTTPTransfer(directIO: false).fetch(request(connections: 4))
     #expect(result.digest == SHA256Hasher.digest(data))
     #expect(FileManager.default.contents(atPath: partial) == Data(data))
-    if kept > 0 {
-      let ranges = try server.requests().filter { $0.method == "GET" }.compactMap(\.range).map(Self.bounds)
-      #expect(ranges.map(\.0).min() == Int64(kept), "the resume asks only for what is missing: \(ranges)")
+    try expectFetched(exactly: ByteSpans.missing(kept.spans, in: kept.prefix..<Int64(data.count)))
+  }
+
+  /// The first range crawls while the others finish; the cancelled download keeps them, and the
+  /// resume asks for nothing but the rest of the first range.
+  @Test func rangesThatFinishedAfterAHoleAreKept() throws {
+    try server.behave(path: path, mode: .throttle, rate: 2 << 20, rangeFrom: 0)
+    let cancellation = CancellationFlag()
+    var first = request(connections: 4)
+    first.cancellation = cancellation
+    let quarter = Int64(data.count / 4)
+    let watcher = Thread { [partial] in
+      // Cancelled once the sidecar lists the three later ranges as done.
+      let deadline = Date().addingTimeInterval(60)
+      while Date() < deadline {
+        if let metadata = PartialMetadata.load(for: partial), ByteSpans.ranges(metadata.done ?? []).contains(quarter..<Int64(4 * quarter)) { break }
+        Thread.sleep(forTimeInterval: 0.01)
+      }
+      cancellation.cancel(reason: "test")
+    }
+    watcher.start()
+    #expect(throws: TransferError.self) { try HTTPTransfer(directIO: false).fetch(first) }
+    let kept = try #require(keptAfterStop())
+    #expect(kept.spans == [quarter..<Int64(data.count)], "the three later ranges, merged")
+    #expect(kept.prefix > 0 && kept.prefix < quarter, "the first range had started, not finished: \(kept.prefix)")
+    try expectOnDisk(kept)
+
+    try server.reset()
+    let result = try HTTPTransfer(directIO: false).fetch(request(connections: 4))
+    #expect(result.digest == SHA256Hasher.digest(data))
+    #expect(FileManager.default.contents(atPath: partial) == Data(data))
+    #expect(!result.restarted)
+    try expectFetched(exactly: [kept.prefix..<quarter])
+  }
+
+  /// A sidecar as a killed run leaves it (the holes hold zeros): only the holes are fetched, the
+  /// spans are read back from disk, and the digest covers every byte.
+  /// Sidecar spans that all keep `[20, 30)` and `[35, 40)` MiB of the 40 MiB file.
+  static let recordedSpans: [[[Int64]]] = [
+    // Sorted spans.
+    [[20 << 20, 30 << 20], [35 << 20, 40 << 20]],
+    // Unsorted, overlapping, touching, and values no run writes: negative, reversed, past the end.
+    [[35 << 20, 1 << 62], [22 << 20, 30 << 20], [20 << 20, 25 << 20], [-9, -1], [39 << 20, 3]],
+  ]
+
+  @Test(arguments: recordedSpans)
+  func aResumeFetchesOnlyTheHolesTheSidecarLeaves(done: [[Int64]]) throws {
+    let prefix: Int64 = 5 << 20
+    let spans: [Range<Int64>] = [(20 << 20)..<(30 << 20), (35 << 20)..<Int64(data.count)]
+    var onDisk = [UInt8](repeating: 0, count: data.count)
+    for span in [0..<prefix] + spans { onDisk.replaceSubrange(Int(span.lowerBound)..<Int(span.upperBound), with: data[Int(span.lowerBound)..<Int(span.upperBound)]) }
+    try Data(onDisk).write(to: URL(fileURLWithPath: partial))
+    let probe = try #require(RangeProbe.run(request(connections: 4), expected: Int64(data.count), userAgent: "test"))
+    var metadata = PartialMetadata(url: server.url(path), etag: probe.etag, lastModified: nil)
+    metadata.validPrefix = prefix
+    metadata.done = done
+    try metadata.save(for: partial)
+    try server.reset()
+
+    let result = try HTTPTransfer(directIO: false).fetch(request(connections: 4))
+    #expect(result.digest == SHA256Hasher.digest(data))
+    #expect(FileManager.default.contents(atPath: partial) == Data(data))
+    #expect(result.resumedFrom == 20 << 20 && !result.restarted, "the prefix and the spans were kept")
+    #expect(!FileManager.default.fileExists(atPath: PartialMetadata.path(for: partial)), "the sidecar goes with the finished file")
+    try expectFetched(exactly: [prefix..<(20 << 20), (30 << 20)..<(35 << 20)])
+    let ranges = try server.requests().filter { $0.method == "GET" }.compactMap(\.byteRange)
+    #expect(ranges.count == 4, "20 MiB missing over four connections: the big hole is cut in three: \(ranges)")
+  }
+
+  /// The source's content changed since the ranges were written: nothing is spliced.
+  @Test func newContentDropsTheKeptSpans() throws {
+    try server.behave(path: path, mode: .throttle, rate: 2 << 20, rangeFrom: 0)
+    let cancellation = CancellationFlag()
+    var first = request(connections: 4)
+    first.cancellation = cancellation
+    let watcher = Thread { [partial] in
+      let deadline = Date().addingTimeInterval(60)
+      while Date() < deadline, (PartialMetadata.load(for: partial)?.done ?? []).isEmpty { Thread.sleep(forTimeInterval: 0.01) }
+      cancellation.cancel(reason: "test")
+    }
+    watcher.start()
+    #expect(throws: TransferError.self) { try HTTPTransfer(directIO: false).fetch(first) }
+    let kept = try #require(keptAfterStop())
+    try #require(!kept.spans.isEmpty, "a later range finished before the cancellation")
+
+    let fresh = randomBytes(16 << 20) + randomBytes(16 << 20) + randomBytes(8 << 20)
+    try Data(fresh).write(to: directory.url.appendingPathComponent("served/big/model.bin"))
+    try server.reset()
+    let result = try HTTPTransfer(directIO: false).fetch(request(connections: 4))
+    #expect(result.digest == SHA256Hasher.digest(fresh))
+    #expect(result.restarted)
+    #expect(FileManager.default.contents(atPath: partial) == Data(fresh))
+    try expectFetched(exactly: [0..<Int64(fresh.count)])
+  }
+
+  /// What the sidecar says is kept after a stopped download.
+  func keptAfterStop() -> ByteSpans.Kept? {
+    let size = Int64((try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int) ?? 0)
+    return PartialMetadata.load(for: partial)?.kept(fileSize: size, expected: Int64(data.count))
+  }
+
+  /// Every kept byte is on disk as the source has it.
+  func expectOnDisk(_ kept: ByteSpans.Kept, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let onDisk = [UInt8](FileManager.default.contents(atPath: partial) ?? Data())
+    for span in [0..<kept.prefix] + kept.spans {
+      let bounds = Int(span.lowerBound)..<Int(span.upperBound)
+      #expect(onDisk.count >= bounds.upperBound && onDisk[bounds] == data[bounds], "\(span)", sourceLocation: sourceLocation)
     }
   }
 
-  @Test func splitCoversTheRestInEvenRanges() {
-    #expect(RangedDownload.split(from: 0, to: 100 << 20, connections: 4).map { $0.1 - $0.0 + 1 } == Array(repeating: 25 << 20, count: 4))
-    #expect(RangedDownload.split(from: 10, to: 11, connections: 8).count == 1, "no range under the minimum but the only one")
-    #expect(RangedDownload.split(from: 5, to: 5, connections: 8).isEmpty)
-    let odd = RangedDownload.split(from: 3, to: (64 << 20) + 7, connections: 16)
-    #expect(odd.first?.0 == 3 && odd.last?.1 == (64 << 20) + 6)
-    #expect(zip(odd, odd.dropFirst()).allSatisfy { $0.1 + 1 == $1.0 })
+  /// The ranges asked for since the last reset are `spans` exactly: no byte twice, none else,
+  /// every one conditional on the same content.
+  func expectFetched(exactly spans: [Range<Int64>], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let gets = try server.requests().filter { $0.method == "GET" }
+    let ranges = gets.compactMap(\.byteRange)
+    #expect(ranges.count == gets.count, "every GET asks for a range: \(gets)", sourceLocation: sourceLocation)
+    #expect(ByteSpans.merge(ranges) == ByteSpans.merge(spans), "\(ranges)", sourceLocation: sourceLocation)
+    #expect(ranges.reduce(0) { $0 + $1.count } == spans.reduce(0) { $0 + $1.count }, "\(ranges)", sourceLocation: sourceLocation)
+    #expect(gets.allSatisfy { $0.ifRange != nil }, sourceLocation: sourceLocation)
   }
 
   static func bounds(_ header: String) -> (Int64, Int64) {

@@ -27,6 +27,14 @@ public final class TestHTTPServer: @unchecked Sendable {
     /// Whether an `Authorization` header was sent (its value is never logged).
     public var authorizationPresent: Bool
 
+    /// The bytes a `Range: bytes=N-M` header asks for, as `N..<M+1`; nil for any other form.
+    public var byteRange: Range<Int64>? {
+      guard let range, range.hasPrefix("bytes=") else { return nil }
+      let parts = range.dropFirst("bytes=".count).split(separator: "-", omittingEmptySubsequences: false)
+      guard parts.count == 2, let first = Int64(parts[0]), let last = Int64(parts[1]), first <= last, last < .max else { return nil }
+      return first..<(last + 1)
+    }
+
     enum CodingKeys: String, CodingKey {
       case method, path, host, time, range
       case ifRange = "if_range"
@@ -104,12 +112,15 @@ public final class TestHTTPServer: @unchecked Sendable {
   }
 
   /// Makes the server misbehave for `path`. `retryAfter` (with `.fail` and `.status`) is sent
-  /// as `Retry-After`: as given, or for `date:N` an HTTP-date N seconds after the answer.
+  /// as `Retry-After`: as given, or for `date:N` an HTTP-date N seconds after the answer. With
+  /// `rangeFrom`, only requests whose `Range` starts at that byte misbehave.
   public func behave(
     path: String, mode: Behaviour, count: Int? = nil, rate: Int? = nil, status: Int? = nil, location: String? = nil,
-    retryAfter: String? = nil, length: Int? = nil, limit: Int? = nil, headerBytes: Int? = nil, oneLine: Bool = false
+    retryAfter: String? = nil, length: Int? = nil, limit: Int? = nil, headerBytes: Int? = nil, oneLine: Bool = false,
+    rangeFrom: Int64? = nil
   ) throws {
     var spec: [String: Any] = ["path": path, "mode": mode.rawValue, "one_line": oneLine]
+    if let rangeFrom { spec["range_from"] = rangeFrom }
     if let location { spec["location"] = location }
     if let retryAfter { spec["retry_after"] = retryAfter }
     if let length { spec["length"] = length }

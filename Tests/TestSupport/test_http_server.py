@@ -12,7 +12,7 @@ Control endpoints (not logged):
   POST /__reset   clears the log and every behaviour
   POST /__behave  {"path": "/x/y.bin", "mode": MODE, "count": n, "rate": bytes_per_s, "status": code,
                    "location": "/other", "retry_after": "2", "length": n, "limit": n,
-                   "header_bytes": n, "one_line": bool}
+                   "header_bytes": n, "one_line": bool, "range_from": n}
 MODE is one of: fail (answer `status`, default 500, for the next `count` requests, default 1),
 truncate (declare the full length, send half, close), wrong-bytes (same length, other content),
 ignore-range (always 200 with the whole file), stall (send the first 64 KiB, then hang until the
@@ -26,6 +26,9 @@ as one line when `one_line`, then the file).
 `retry_after`, with fail and status, is sent as `Retry-After`: as given (delay-seconds), or for
 "date:N" an HTTP-date N seconds from now.
 `count`, when given, limits any mode to that many requests.
+`range_from`, when given, limits any mode to requests whose Range starts at that byte (so one
+range of a file can be throttled while the others are served at once); other requests of the
+path are served normally and do not count.
 """
 
 import email.utils
@@ -54,11 +57,22 @@ request_log = []
 behaviours = {}
 
 
-def take_behaviour(path):
-    """The behaviour for `path`, counting one use; None when there is none (left)."""
+def range_start(header):
+    """The first byte of a `bytes=N-...` Range header, or None."""
+    if not header or not header.startswith("bytes="):
+        return None
+    text = header[len("bytes="):].partition("-")[0].strip()
+    return int(text) if text.isdigit() else None
+
+
+def take_behaviour(path, range_header):
+    """The behaviour for `path` and a request with `range_header`, counting one use; None when
+    there is none (left) or it is for another range."""
     with state_lock:
         behaviour = behaviours.get(path)
         if behaviour is None:
+            return None
+        if behaviour.get("range_from") is not None and range_start(range_header) != behaviour["range_from"]:
             return None
         count = behaviour.get("count")
         if count is not None:
@@ -119,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
                          "status": spec.get("status") or default_status, "location": spec.get("location") or "/",
                          "retry_after": spec.get("retry_after"), "length": spec.get("length"),
                          "limit": spec.get("limit"), "header_bytes": spec.get("header_bytes") or 0,
-                         "one_line": bool(spec.get("one_line"))}
+                         "one_line": bool(spec.get("one_line")), "range_from": spec.get("range_from")}
             with state_lock:
                 behaviours[target] = behaviour
             return self.send_json(200, {"ok": True})
@@ -149,7 +163,7 @@ class Handler(BaseHTTPRequestHandler):
                 "if_range": self.headers.get("If-Range"),
                 "authorization_present": self.headers.get("Authorization") is not None,
             })
-        behaviour = take_behaviour(path)
+        behaviour = take_behaviour(path, self.headers.get("Range"))
         mode = behaviour["mode"] if behaviour else None
         if mode in ("fail", "status"):
             return self.send_error_status(behaviour["status"], retry_after=behaviour["retry_after"])

@@ -6,16 +6,17 @@ import ReconcileCore
   import Glibc
 #endif
 
-/// A big file over several connections at once: its remaining bytes split into ranges, each
+/// A big file over several connections at once: its missing bytes split into ranges, each
 /// fetched by its own `Range` request and written at its offset into the `.part` file, while one
-/// thread hashes the contiguous prefix as it completes (reading it back from the page cache), so
-/// the SHA-256 still covers every byte in order before the file is visible. On a CDN that caps
-/// each connection, this is what makes a 2 GiB file take seconds instead of half a minute.
+/// thread hashes the file in order as it completes (reading it back from the page cache), so the
+/// SHA-256 still covers every byte in order before the file is visible. On a CDN that caps each
+/// connection, this is what makes a 2 GiB file take seconds instead of half a minute.
 ///
 /// A server that does not answer ranges (no `206` with the asked `Content-Range`) makes it give
-/// up before writing anything, and the caller falls back to one stream. When a range fails or the
-/// transfer is cancelled, the file is cut back to its contiguous prefix, which the next attempt
-/// resumes from.
+/// up before writing anything, and the caller falls back to one stream. Ranges finish in any
+/// order, so the sidecar records what is on disk as a prefix and the spans after it
+/// (`PartialMetadata.validPrefix` and `done`): a resume after a failure, a cancellation or a kill
+/// fetches only the holes, and reads the spans back from disk to hash them.
 struct RangedDownload: @unchecked Sendable {
   /// One range and how far it got.
   final class Segment: @unchecked Sendable {
@@ -43,9 +44,19 @@ struct RangedDownload: @unchecked Sendable {
     case failed(TransferError)
   }
 
+  /// A stretch of the file in hashing order: bytes already on disk, or a range being fetched.
+  private enum Piece {
+    case present(Range<Int64>)
+    case fetched(Segment)
+  }
+
   let request: TransferRequest
   let fd: Int32
+  /// The prefix already in place and hashed.
   let start: ResumePoint
+  /// Spans after the prefix already in place from an earlier attempt: sorted, disjoint, inside
+  /// `[start.offset, total)`. They are read back and hashed, not fetched.
+  let present: [Range<Int64>]
   let total: Int64
   let connections: Int
   let userAgent: String
@@ -55,35 +66,33 @@ struct RangedDownload: @unchecked Sendable {
   let sameHost: Bool
   let etag: String?
 
-  /// The ranges of `[offset, total)`: `connections` of them, none under `minimum` bytes.
-  static func split(from offset: Int64, to total: Int64, connections: Int, minimum: Int64 = 4 << 20) -> [(Int64, Int64)] {
-    let remaining = total - offset
-    guard remaining > 0 else { return [] }
-    let count = Int(max(1, min(Int64(max(connections, 1)), (remaining + minimum - 1) / minimum)))
-    let size = (remaining + Int64(count) - 1) / Int64(count)
-    var ranges: [(Int64, Int64)] = []
-    var first = offset
-    while first < total {
-      let last = min(total, first + size) - 1
-      ranges.append((first, last))
-      first = last + 1
-    }
-    return ranges
-  }
+  /// Bytes written (hashed or not) between two sidecar saves, and hashed between two saves.
+  static let saveInterval: Int64 = 4 << 20
 
-  /// Runs every range at once and hashes as they complete.
+  /// Runs the ranges of what is missing over `connections` connections and hashes in order.
   func perform() -> Outcome {
-    let segments = Self.split(from: start.offset, to: total, connections: connections).map { Segment(first: $0.0, last: $0.1) }
+    let holes = ByteSpans.missing(present, in: start.offset..<total)
+    let segments = ByteSpans.split(holes, connections: connections).map { Segment(first: $0.lowerBound, last: $0.upperBound - 1) }
     let stop = CancellationFlag()
     let failure = Guarded<RangeFailure?>(nil)
+    let next = Guarded(0)
     let group = DispatchGroup()
-    for segment in segments {
+    // Each connection takes the next range in file order, so the hash keeps up with the earliest.
+    for _ in 0..<min(max(connections, 1), segments.count) {
       group.enter()
       let thread = Thread {
         defer { group.leave() }
-        if let problem = fetch(segment, stop: stop) {
-          failure.update { if $0 == nil { $0 = problem } }
-          stop.cancel(reason: "range failed")
+        while !stop.isCancelled, request.cancellation?.isCancelled != true {
+          let index = next.update { index in
+            defer { index += 1 }
+            return index
+          }
+          guard index < segments.count else { return }
+          if let problem = fetch(segments[index], stop: stop) {
+            failure.update { if $0 == nil { $0 = problem } }
+            stop.cancel(reason: "range failed")
+            return
+          }
         }
       }
       thread.stackSize = 1 << 20
@@ -91,19 +100,26 @@ struct RangedDownload: @unchecked Sendable {
     }
     // Hash in order on this thread while the ranges arrive, reading back what they wrote.
     let hasher = start.hasher ?? SHA256Hasher()
+    var position = start.offset
     let reader = open(request.destination, O_RDONLY | O_CLOEXEC)
-    let hashed = reader >= 0 && hashInOrder(segments, into: hasher, from: reader, stop: stop)
-    if reader >= 0 { close(reader) } else { stop.cancel(reason: "cannot read the partial file") }
+    let hashing = reader >= 0 ? hashInOrder(pieces(segments), segments: segments, into: hasher, from: reader, position: &position, stop: stop) : .unreadable
+    if reader >= 0 { close(reader) }
+    if hashing != .complete { stop.cancel(reason: "hashing stopped") }
     group.wait()
+    if hashing == .unreadable {
+      // What cannot be read back is not trusted: only the hashed prefix is kept.
+      keep(position: position, segments: segments, spans: false)
+      return .failed(TransferError(.io, url: request.url, message: "cannot read back \(request.destination) at byte \(position)"))
+    }
     if let problem = failure.update({ $0 }) {
-      cutBack(to: contiguousPrefix(segments))
+      keep(position: position, segments: segments, spans: true)
       switch problem {
       case .unsupported: return .unsupported
       case .error(let error): return .failed(error)
       }
     }
-    if request.cancellation?.isCancelled == true || !hashed {
-      cutBack(to: contiguousPrefix(segments))
+    if request.cancellation?.isCancelled == true || hashing != .complete {
+      keep(position: position, segments: segments, spans: true)
       return .failed(TransferError(.cancelled, url: request.url, message: "cancelled"))
     }
     guard fsync(fd) == 0 else {
@@ -111,7 +127,9 @@ struct RangedDownload: @unchecked Sendable {
     }
     request.progress?(total, total)
     return .complete(
-      TransferResult(digest: hasher.finalize(), bytes: total, resumedFrom: start.offset, restarted: false, status: 206, etag: etag))
+      TransferResult(
+        digest: hasher.finalize(), bytes: total, resumedFrom: start.offset + ByteSpans.Kept(prefix: 0, spans: present).bytes, restarted: false,
+        status: 206, etag: etag))
   }
 
   /// Why a range stopped.
@@ -137,61 +155,130 @@ struct RangedDownload: @unchecked Sendable {
     return failure
   }
 
-  /// Hashes `[start.offset, total)` in order as the ranges write it; false when stopped first.
-  private func hashInOrder(_ segments: [Segment], into hasher: SHA256Hasher, from reader: Int32, stop: CancellationFlag) -> Bool {
+  /// The present spans and the ranges to fetch, in file order.
+  private func pieces(_ segments: [Segment]) -> [Piece] {
+    let pieces = present.map { Piece.present($0) } + segments.map { Piece.fetched($0) }
+    return pieces.sorted { start(of: $0) < start(of: $1) }
+  }
+
+  private func start(of piece: Piece) -> Int64 {
+    switch piece {
+    case .present(let span): span.lowerBound
+    case .fetched(let segment): segment.first
+    }
+  }
+
+  /// How hashing in order ended.
+  private enum Hashing {
+    case complete
+    /// Cancelled, or a range failed.
+    case stopped
+    /// The partial file could not be read back where its bytes should be.
+    case unreadable
+  }
+
+  /// Hashes `[position, total)` in order, reading present spans at once and fetched ranges as
+  /// they are written; `position` ends after the last byte hashed.
+  private func hashInOrder(
+    _ pieces: [Piece], segments: [Segment], into hasher: SHA256Hasher, from reader: Int32, position: inout Int64, stop: CancellationFlag
+  ) -> Hashing {
     let size = 4 << 20
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096)
     defer { buffer.deallocate() }
-    var position = start.offset
+    let presentBytes = ByteSpans.Kept(prefix: 0, spans: present).bytes
     var throttle = ProgressThrottle()
-    var marked = position
-    var marker = PartialMetadata(url: request.url, etag: etag, lastModified: nil)
-    for segment in segments {
+    var recorder = Recorder(position: position, segments: segments)
+    for piece in pieces {
+      let (first, length, segment): (Int64, Int64, Segment?) =
+        switch piece {
+        case .present(let span): (span.lowerBound, span.upperBound - span.lowerBound, nil)
+        case .fetched(let segment): (segment.first, segment.length, segment)
+        }
+      guard first == position else { return .unreadable }
       var offset: Int64 = 0
-      while offset < segment.length {
-        let available = segment.done - offset
+      while offset < length {
+        if recorder.due(position: position, segments: segments) { save(position: position, segments: segments) }
+        let available = (segment?.done ?? length) - offset
         guard available > 0 else {
-          if stop.isCancelled || request.cancellation?.isCancelled == true { return false }
+          if stop.isCancelled || request.cancellation?.isCancelled == true { return .stopped }
           _ = stop.wait(seconds: 0.005)
           continue
         }
+        if segment == nil, stop.isCancelled || request.cancellation?.isCancelled == true { return .stopped }
         let count = Int(min(Int64(size), available))
-        let read = pread(reader, buffer.baseAddress, count, off_t(segment.first + offset))
-        guard read > 0 else { return false }
+        let read = pread(reader, buffer.baseAddress, count, off_t(first + offset))
+        guard read > 0 else { return .unreadable }
         hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<read]))
         offset += Int64(read)
         position += Int64(read)
-        // Every 4 MiB the sidecar learns the longer prefix: a resume after a kill keeps it.
-        if position - marked >= 4 << 20 {
-          marker.validPrefix = position
-          try? marker.save(for: request.destination)
-          marked = position
-        }
         if let progress = request.progress, throttle.due() {
-          progress(segments.reduce(start.offset) { $0 + $1.done }, total)
+          progress(segments.reduce(start.offset + presentBytes) { $0 + $1.done }, total)
         }
       }
     }
-    return position == total
+    return position == total ? .complete : .unreadable
   }
 
-  /// Bytes from the start of the file that are in place with no hole before them.
-  private func contiguousPrefix(_ segments: [Segment]) -> Int64 {
-    var prefix = start.offset
-    for segment in segments {
-      prefix = segment.first + segment.done
-      if segment.done < segment.length { break }
+  /// When the sidecar is due: after `saveInterval` more bytes written or hashed, or when a
+  /// range has finished since the last save.
+  private struct Recorder {
+    var position: Int64
+    var written: Int64
+    var finished: Int
+
+    init(position: Int64, segments: [Segment]) {
+      self.position = position
+      written = 0
+      finished = 0
+      _ = due(position: position, segments: segments)
     }
-    return prefix
+
+    mutating func due(position: Int64, segments: [Segment]) -> Bool {
+      var written: Int64 = 0
+      var finished = 0
+      for segment in segments {
+        let done = segment.done
+        written += done
+        if done == segment.length { finished += 1 }
+      }
+      guard position - self.position >= RangedDownload.saveInterval || written - self.written >= RangedDownload.saveInterval || finished != self.finished
+      else { return false }
+      (self.position, self.written, self.finished) = (position, written, finished)
+      return true
+    }
   }
 
-  /// Cuts the file back to `length` bytes: what follows a hole must not be resumed from.
-  private func cutBack(to length: Int64) {
-    _ = ftruncate(fd, off_t(length))
-    _ = fsync(fd)
+  /// What is on disk: the hashed prefix, the present spans and every range's written part.
+  private func layout(position: Int64, segments: [Segment]) -> ByteSpans.Kept {
+    let written = segments.map { $0.first..<($0.first + $0.done) }
+    return ByteSpans.kept(prefix: position, spans: present + written, size: total)
+  }
+
+  /// Saves the sidecar with what is on disk now.
+  ///
+  /// A range's bytes are written (`pwrite` returned) before its count grows, and the count is
+  /// read here, so a recorded span is always in the file. The data is not synced first: a killed
+  /// process leaves its writes in the page cache, where the next run reads them, and syncing
+  /// every few MiB would stall the ranges. After an OS crash the sidecar (renamed into place) may
+  /// outlive data that never reached the disk; the final SHA-256 then fails and the file is
+  /// fetched again, so a lost write costs a download, never a wrong file.
+  private func save(position: Int64, segments: [Segment]) {
     var marker = PartialMetadata(url: request.url, etag: etag, lastModified: nil)
-    marker.validPrefix = length
+    marker.record(layout(position: position, segments: segments))
     try? marker.save(for: request.destination)
+  }
+
+  /// Records what is on disk after a failure or cancellation, the data synced first: the next
+  /// attempt keeps all of it, or only the hashed prefix without `spans`.
+  private func keep(position: Int64, segments: [Segment], spans: Bool) {
+    _ = fsync(fd)
+    guard spans else {
+      var marker = PartialMetadata(url: request.url, etag: etag, lastModified: nil)
+      marker.record(ByteSpans.Kept(prefix: position, spans: []))
+      try? marker.save(for: request.destination)
+      return
+    }
+    save(position: position, segments: segments)
   }
 }
 
@@ -317,65 +404,5 @@ final class RangeExchange {
       return .error(TransferError(.network, url: download.request.url, message: "a range ended after \(segment.done) of \(segment.length) bytes"))
     }
     return nil
-  }
-}
-
-/// What a `HEAD` says about a file before it is fetched in ranges.
-struct RangeProbe {
-  /// The URL after redirects.
-  var target: String
-  /// Whether `target` is on the requested host (scheme, host and port).
-  var sameHost: Bool
-  /// The file's size.
-  var total: Int64
-  /// Its validator, for `If-Range`.
-  var etag: String?
-
-  /// Asks for the file's headers, following redirects with credentials to the first host only;
-  /// nil when the server does not advertise byte ranges or the size is not `expected`.
-  static func run(_ request: TransferRequest, expected: Int64, userAgent: String) -> RangeProbe? {
-    guard let handle = CurlHandlePool.shared.take() else { return nil }
-    final class Headers {
-      var status = 0
-      var values: [String: String] = [:]
-    }
-    let collected = Headers()
-    let headers = HTTPTransfer.appendHeaders(of: request, to: nil)
-    defer { curl_slist_free_all(headers) }
-    let context = Unmanaged.passUnretained(collected).toOpaque()
-    HTTPTransfer.setCommonOptions(handle, url: request.url, userAgent: userAgent, headers: headers, connectTimeout: request.connectTimeout)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(min(max(request.stallTimeout, 1), 86400) * 1000))
-    _ = reconcile_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
-      guard let data, let context else { return 0 }
-      let collected = Unmanaged<Headers>.fromOpaque(context).takeUnretainedValue()
-      let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-      if line.hasPrefix("HTTP/") {
-        let parts = line.split(separator: " ", maxSplits: 2)
-        collected.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-        collected.values = [:]
-      } else if let colon = line.firstIndex(of: ":"), collected.values.count < 200 {
-        collected.values[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-      }
-      return size * count
-    }
-    _ = reconcile_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
-    let code = curl_easy_perform(handle)
-    var effective: UnsafeMutablePointer<CChar>?
-    _ = reconcile_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
-    let target = effective.map { String(cString: $0) } ?? request.url
-    CurlHandlePool.shared.give(handle, reusable: code == CURLE_OK)
-    guard code == CURLE_OK, collected.status == 200, collected.values["accept-ranges"]?.lowercased() == "bytes",
-      let length = collected.values["content-length"].flatMap({ Int64($0) }), length == expected
-    else { return nil }
-    return RangeProbe(target: target, sameHost: origin(of: target) == origin(of: request.url), total: length, etag: collected.values["etag"])
-  }
-
-  /// `scheme://host:port` of a URL, lowercased, for telling hosts apart.
-  static func origin(of url: String) -> String {
-    guard let components = URLComponents(string: url) else { return url }
-    let scheme = components.scheme?.lowercased() ?? ""
-    let port = components.port ?? (scheme == "https" ? 443 : 80)
-    return "\(scheme)://\(components.host?.lowercased() ?? ""):\(port)"
   }
 }

@@ -39,36 +39,39 @@ public struct HTTPTransfer: Transfer {
     let partial = try PartialFile(path: request.destination, url: url)
     defer { partial.close() }
     let metadata = PartialMetadata.load(for: request.destination)
-    // Left by ranges that did not finish: only the prefix before the first hole is the file's.
-    if let prefix = metadata?.validPrefix, let size = FileStatus.of(request.destination)?.fingerprint.size, size > prefix {
-      guard ftruncate(partial.fd, off_t(max(0, prefix))) == 0 else {
-        throw PartialFile.error(errno, operation: "truncate", path: request.destination, url: url)
-      }
-    }
-    var start = try partial.resumePoint(expectedSize: request.expectedSize)
+    // Left by ranges that did not finish: the prefix before the first hole is the file's, and so
+    // are the spans after it the sidecar lists as written. Only the prefix is hashed now; the
+    // spans are kept for a ranged resume, which hashes them in order as it fills the holes.
+    let kept = try metadata?.kept(fileSize: partial.size(), expected: request.expectedSize)
+    var start = try partial.resumePoint(expectedSize: request.expectedSize, prefix: kept?.prefix)
+    // Spans wholly after what was hashed, inside the file as it is now (emptied when too long).
+    let length = try partial.size()
+    var present = (kept?.spans ?? []).filter { $0.lowerBound > start.offset && $0.upperBound <= length }
     var validator = metadata?.url == url ? metadata?.ifRange : nil
     var restarted = false
 
     // A big file from a server that serves byte ranges: several connections at once.
-    if request.connections > 1, request.signing == nil, let expected = request.expectedSize, expected - start.offset >= Self.rangedMinimum,
+    if request.connections > 1, request.signing == nil, let expected = request.expectedSize,
+      expected - start.offset >= Self.rangedMinimum || !present.isEmpty,
       let probe = RangeProbe.run(request, expected: expected, userAgent: userAgent)
     {
-      if start.offset > 0, probe.etag == nil || metadata?.url != url || metadata?.etag != probe.etag {
-        // The prefix may be of other content: start over rather than splice.
+      if start.offset > 0 || !present.isEmpty, probe.etag == nil || metadata?.url != url || metadata?.etag != probe.etag {
+        // The bytes kept may be of other content: start over rather than splice.
         try partial.truncate()
         start = ResumePoint(offset: 0, hasher: nil)
+        present = []
         restarted = true
       }
       // Saved before any range writes: a process killed now leaves a file with holes, and the
-      // next attempt must know where they may start.
+      // next attempt must know which bytes are in place.
       var marker = PartialMetadata(url: url, etag: probe.etag, lastModified: nil)
-      marker.validPrefix = start.offset
+      marker.record(ByteSpans.Kept(prefix: start.offset, spans: present))
       do { try marker.save(for: request.destination) } catch {
         throw TransferError(.io, url: url, message: "cannot write \(PartialMetadata.path(for: request.destination)): \(error)")
       }
       let download = RangedDownload(
-        request: request, fd: partial.fd, start: start, total: expected, connections: request.connections, userAgent: userAgent,
-        target: probe.target, sameHost: probe.sameHost, etag: probe.etag)
+        request: request, fd: partial.fd, start: start, present: present, total: expected, connections: request.connections,
+        userAgent: userAgent, target: probe.target, sameHost: probe.sameHost, etag: probe.etag)
       switch download.perform() {
       case .complete(var result):
         result.restarted = restarted
@@ -83,6 +86,11 @@ public struct HTTPTransfer: Transfer {
       case .failed(let error):
         throw error
       }
+    } else if var marker = metadata, kept != nil, length > start.offset {
+      // One stream continues from the prefix: what lies after it goes, spans and holes alike.
+      marker.record(ByteSpans.Kept(prefix: start.offset, spans: []))
+      try? marker.save(for: request.destination)
+      try partial.cut(to: start.offset)
     }
 
     // At most two exchanges: a resume, then the whole file when the resume cannot be used.

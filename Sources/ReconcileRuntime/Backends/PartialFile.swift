@@ -28,23 +28,35 @@ struct PartialFile {
 
   func close() { _ = Glibc.close(fd) }
 
-  /// The bytes already there, hashed from disk; none when the file is empty or longer than
-  /// the expected size (then it is emptied).
-  func resumePoint(expectedSize: Int64?) throws(TransferError) -> ResumePoint {
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw PartialFile.error(errno, operation: "stat", path: path, url: url) }
-    let size = Int64(info.st_size)
+  /// The bytes already there (the first `prefix` of them, when given), hashed from disk; none
+  /// when the file is empty or longer than the expected size (then it is emptied).
+  func resumePoint(expectedSize: Int64?, prefix: Int64? = nil) throws(TransferError) -> ResumePoint {
+    let size = try self.size()
     if size == 0 { return ResumePoint(offset: 0, hasher: nil) }
     if let expectedSize, size > expectedSize {
       try truncate()
       return ResumePoint(offset: 0, hasher: nil)
     }
+    let limit = min(size, max(prefix ?? size, 0))
+    if limit == 0 { return ResumePoint(offset: 0, hasher: nil) }
     do {
-      let (hasher, count) = try FileHasher.hasher(ofFileAt: path, limit: size)
+      let (hasher, count) = try FileHasher.hasher(ofFileAt: path, limit: limit)
       return ResumePoint(offset: count, hasher: hasher)
     } catch {
       throw TransferError.file(error, url: url)
     }
+  }
+
+  /// The file's length in bytes.
+  func size() throws(TransferError) -> Int64 {
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw PartialFile.error(errno, operation: "stat", path: path, url: url) }
+    return Int64(info.st_size)
+  }
+
+  /// Cuts the file to `length` bytes, keeping its sidecar.
+  func cut(to length: Int64) throws(TransferError) {
+    guard ftruncate(fd, off_t(max(length, 0))) == 0 else { throw PartialFile.error(errno, operation: "truncate", path: path, url: url) }
   }
 
   /// Empties the file and drops its sidecar; the caller positions the descriptor before writing.

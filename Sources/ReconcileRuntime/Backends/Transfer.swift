@@ -61,7 +61,8 @@ public struct TransferResult: Sendable, Equatable {
   public var digest: Digest
   /// The partial file's length.
   public var bytes: Int64
-  /// Bytes that were already there and kept (0 when the transfer started from scratch).
+  /// Bytes that were already there and kept (0 when the transfer started from scratch): the
+  /// prefix, and for a file fetched in ranges the spans kept after it.
   public var resumedFrom: Int64
   /// Whether a partial file was discarded because the source answered a resume with the full file.
   public var restarted: Bool
