@@ -144,7 +144,7 @@ t0=$(now); curl -s -o peer/big.bin "$cdn/big/big.bin"; t1=$(now)
 curl_big=$(elapsed "$t0" "$t1")
 rm -rf peer
 reconcile_big=$(run_reconcile big)
-best_big=$(python3 -c "print(min($aria_big, $curl_big) + $hash_big)")
+best_big=$(python3 -c "print(f'{min($aria_big, $curl_big) + $hash_big:.2f}')")
 
 # --- case 2: many files -----------------------------------------------------------------------
 (cd www/many && ls) | sort | sed "s|^|$cdn/many/|" > many.urls
@@ -161,7 +161,7 @@ t0=$(now); aria2c -q -j8 -x1 --file-allocation=none -d peer -i many.urls; t1=$(n
 aria_many=$(elapsed "$t0" "$t1")
 rm -rf peer
 reconcile_many=$(run_reconcile many)
-best_many=$(python3 -c "print(min($curl_many, $aria_many) + $hash_many)")
+best_many=$(python3 -c "print(f'{min($curl_many, $aria_many) + $hash_many:.2f}')")
 
 # --- case 3: a Hub repository through the CDN redirect ------------------------------------------
 rm -rf hf-cache

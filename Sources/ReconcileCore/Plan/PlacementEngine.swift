@@ -33,17 +33,17 @@ public enum PlacementEngine {
     switch pool.placement {
     case .spread:
       for variant in wanted {
-        let key = variant.description
+        let key = keyHash(variant.description)
         let eligible = candidates(variant)
         let count = min(replicas, eligible.count)
         let held = holders(variant)
         // Holders first, by weight; then the heaviest others: a top-k pass, not a sort of every node.
-        let sticky = eligible.filter { held.contains($0.name) }.map { (rendezvousWeight(key, $0.name), $0.name) }.sorted { $0 > $1 }.prefix(count)
+        let sticky = eligible.filter { held.contains($0.name) }.map { (rendezvousWeight(keyed: key, $0.name), $0.name) }.sorted { $0 > $1 }.prefix(count)
         var fresh: [(UInt64, String)] = []
         let wantedFresh = count - sticky.count
         if wantedFresh > 0 {
           for node in eligible where !held.contains(node.name) {
-            let weight = (rendezvousWeight(key, node.name), node.name)
+            let weight = (rendezvousWeight(keyed: key, node.name), node.name)
             guard fresh.count < wantedFresh || weight > fresh[fresh.count - 1] else { continue }
             let position = fresh.firstIndex { weight > $0 } ?? fresh.count
             fresh.insert(weight, at: position)
@@ -86,9 +86,20 @@ public enum PlacementEngine {
 
   /// Highest-random-weight hashing: a stable pseudo-random weight per (variant, node).
   static func rendezvousWeight(_ key: String, _ node: String) -> UInt64 {
+    rendezvousWeight(keyed: keyHash(key), node)
+  }
+
+  /// The part of a weight that depends on the variant alone (FNV-1a of its key and a
+  /// separator): computed once per variant, not once per node.
+  static func keyHash(_ key: String) -> UInt64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-    hash = (hash ^ 0xff) &* 0x0000_0100_0000_01b3
+    return (hash ^ 0xff) &* 0x0000_0100_0000_01b3
+  }
+
+  /// The weight of `node` for the variant whose `keyHash` is `keyed`.
+  static func rendezvousWeight(keyed: UInt64, _ node: String) -> UInt64 {
+    var hash = keyed
     for byte in node.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
     // Final avalanche (splitmix64) so that similar names do not give similar weights.
     hash = (hash ^ (hash >> 30)) &* 0xbf58_476d_1ce4_e5b9

@@ -52,7 +52,9 @@ public struct FileTransfer: Transfer {
     guard partial.seek(to: start.offset), lseek(source.fd, off_t(start.offset), SEEK_SET) == off_t(start.offset) else {
       throw PartialFile.error(errno, operation: "seek", path: request.destination, url: url)
     }
-    let writer = HashingFileWriter(fd: partial.fd, startingHash: start.hasher ?? SHA256Hasher(), directIO: directIO)
+    let remaining = request.expectedSize.map { max($0, 0) - start.offset }
+    let writer = HashingFileWriter(
+      fd: partial.fd, startingHash: start.hasher ?? SHA256Hasher(), directIO: directIO, bufferSize: HashingFileWriter.bufferSize(forRemaining: remaining))
     var throttle = ProgressThrottle()
     do {
       // Throttled copies read 1 MiB at a time, so the bucket paces them smoothly.

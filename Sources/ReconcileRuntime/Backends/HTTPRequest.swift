@@ -44,10 +44,13 @@ public struct HTTPRequest: Sendable {
   /// Runs the request. Network failures throw `TransferError` (kinds `.network`, `.timedOut`);
   /// any HTTP status is returned, not thrown.
   public func perform() throws(TransferError) -> Response {
-    guard HTTPTransfer.curlReady, let handle = curl_easy_init() else {
+    // A handle from the pool keeps its connection: a Hub resolve, tree listing and the
+    // downloads after it reuse one connection to the host instead of a handshake each.
+    guard HTTPTransfer.curlReady, let handle = CurlHandlePool.shared.take() else {
       throw TransferError(.unsupported, url: url, message: "libcurl failed to initialise")
     }
-    defer { curl_easy_cleanup(handle) }
+    var succeeded = false
+    defer { CurlHandlePool.shared.give(handle, reusable: succeeded) }
     let context = ResponseContext(limit: maximumBodySize)
     let unmanaged = Unmanaged.passRetained(context)
     defer { unmanaged.release() }
@@ -98,6 +101,7 @@ public struct HTTPRequest: Sendable {
       return length
     }
     let code = curl_easy_perform(handle)
+    succeeded = code == CURLE_OK
     guard code == CURLE_OK else {
       let reason = String(cString: curl_easy_strerror(code))
       let kind: TransferError.Kind = code == CURLE_OPERATION_TIMEDOUT ? .timedOut : .network

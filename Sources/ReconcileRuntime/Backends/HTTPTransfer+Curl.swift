@@ -120,8 +120,9 @@ extension HTTPTransfer {
       _ = reconcile_curl_setopt_long(handle, CURLOPT_FAILONERROR, 0)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
       _ = reconcile_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, Int(min(max(request.stallTimeout.rounded(.up), 1), 86400)))
-      // Large reads mean fewer callbacks; curl allows up to 10 MiB here.
-      _ = reconcile_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 1 << 20)
+      // Large reads mean fewer callbacks (curl allows up to 10 MiB here); a small file needs
+      // no more than the writer's own buffers.
+      _ = reconcile_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, HashingFileWriter.bufferSize(forRemaining: request.expectedSize) < 1 << 20 ? 256 << 10 : 1 << 20)
       _ = reconcile_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
         guard let data, let context else { return 0 }
         let exchange = Unmanaged<Exchange>.fromOpaque(context).takeUnretainedValue()
@@ -190,7 +191,7 @@ extension HTTPTransfer {
         if restarted, ftruncate(fd, 0) != 0 { return fail(localError("truncate")) }
         guard lseek(fd, 0, SEEK_SET) == 0 else { return fail(localError("seek")) }
         base = 0
-        writer = HashingFileWriter(fd: fd, directIO: directIO)
+        writer = HashingFileWriter(fd: fd, directIO: directIO, bufferSize: HashingFileWriter.bufferSize(forRemaining: request.expectedSize ?? contentLength))
       case 206:
         guard start.offset > 0, let range = contentRange, range.first == start.offset, let hasher = start.hasher else {
           failure = .resumeUnusable
@@ -202,7 +203,8 @@ extension HTTPTransfer {
         }
         guard lseek(fd, off_t(start.offset), SEEK_SET) == off_t(start.offset) else { return fail(localError("seek")) }
         base = start.offset
-        writer = HashingFileWriter(fd: fd, startingHash: hasher, directIO: directIO)
+        let remaining = (request.expectedSize ?? total).map { max($0, 0) - start.offset }
+        writer = HashingFileWriter(fd: fd, startingHash: hasher, directIO: directIO, bufferSize: HashingFileWriter.bufferSize(forRemaining: remaining))
       case 416 where start.offset > 0:
         failure = .alreadyComplete(total: contentRange?.total)
         return false

@@ -310,7 +310,9 @@ final class RangeExchange {
     let request = download.request
     HTTPTransfer.setCommonOptions(handle, url: url, userAgent: download.userAgent, headers: headers, connectTimeout: request.connectTimeout)
     _ = reconcile_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-    _ = reconcile_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 1 << 20)
+    // Each range writes what it receives straight to the file: a smaller read buffer per
+    // connection keeps eight of them well under the one stream's pool.
+    _ = reconcile_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 << 10)
     _ = reconcile_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
       guard let data, let context else { return 0 }
       let exchange = Unmanaged<RangeExchange>.fromOpaque(context).takeUnretainedValue()

@@ -23,6 +23,13 @@ public final class HashingFileWriter {
   public static let defaultBufferCount = 4
   /// Default size of one pool buffer.
   public static let defaultBufferSize = 4 << 20
+  /// The buffer size for a stream of `remaining` bytes (nil: unknown). A file of a few MiB
+  /// would otherwise touch as many MiB of buffers, and eight at once are most of a process's
+  /// memory; 256 KiB buffers still hand over fewer than 300 chunks a second at 64 MB/s.
+  public static func bufferSize(forRemaining remaining: Int64?) -> Int {
+    guard let remaining, remaining <= 16 << 20 else { return defaultBufferSize }
+    return 256 << 10
+  }
 
   private let fd: Int32
   private let hasher: SHA256Hasher
