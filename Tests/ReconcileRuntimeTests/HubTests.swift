@@ -198,6 +198,8 @@ import Testing
     #expect(pages.count == 3)
     #expect(pages.allSatisfy { $0.authorizationPresent })
     #expect(pages.dropFirst().allSatisfy { $0.query.contains("cursor=") })
+    // Pooled handles are taken by origin: each page reuses the connection of the one before.
+    #expect(Set(pages.compactMap(\.clientPort)).count == 1, "\(pages.map(\.clientPort))")
   }
 
   @Test func listsADatasetsFiles() throws {

@@ -25,11 +25,14 @@ public final class TestHubServer: @unchecked Sendable {
     public var ifRange: String?
     /// Whether an `Authorization` header was sent (its value is never logged).
     public var authorizationPresent: Bool
+    /// The client's port: requests with the same one came over the same connection.
+    public var clientPort: Int?
 
     enum CodingKeys: String, CodingKey {
       case method, path, query, range
       case ifRange = "if_range"
       case authorizationPresent = "authorization_present"
+      case clientPort = "client_port"
     }
   }
 

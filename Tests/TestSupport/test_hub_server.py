@@ -27,7 +27,8 @@ CDN port: GET|HEAD /repos/... serves the bytes, honouring Range and If-Range (ET
 With --cdn-base (a benchmark's nginx serving DIRECTORY under /repos/), resolve redirects there.
 
 Both ports (not logged): GET /__log (JSON list of {method, path, query, range, if_range,
-authorization_present}; a header's value is never logged) and POST /__reset (clears the log).
+authorization_present, client_port}; a header's value is never logged; requests with the same
+client_port came over one connection) and POST /__reset (clears the log).
 """
 
 import argparse
@@ -155,6 +156,7 @@ class LoggingHandler(BaseHTTPRequestHandler):
                 "range": self.headers.get("Range"),
                 "if_range": self.headers.get("If-Range"),
                 "authorization_present": self.headers.get("Authorization") is not None,
+                "client_port": self.client_address[1],
             })
         return False
 

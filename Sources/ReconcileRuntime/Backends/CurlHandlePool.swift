@@ -10,30 +10,45 @@ final class CurlHandlePool: @unchecked Sendable {
   static let shared = CurlHandlePool(limit: 64)
 
   private let lock = NSLock()
-  private var idle: [UnsafeMutableRawPointer] = []
+  /// Idle handles and the origin each was last used for, oldest first.
+  private var idle: [(handle: UnsafeMutableRawPointer, origin: String)] = []
   private let limit: Int
 
   init(limit: Int) { self.limit = limit }
 
-  /// An idle handle, or a new one; nil when libcurl cannot make one.
-  func take() -> UnsafeMutableRawPointer? {
-    if let handle = lock.withLock({ idle.popLast() }) { return handle }
-    return curl_easy_init()
+  /// An idle handle last used for `url`'s origin (so its connection there is reused), else
+  /// the most recently returned one, else a new one; nil when libcurl cannot make one.
+  func take(for url: String) -> UnsafeMutableRawPointer? {
+    let origin = Self.origin(of: url)
+    let handle = lock.withLock { () -> UnsafeMutableRawPointer? in
+      if let index = idle.lastIndex(where: { $0.origin == origin }) { return idle.remove(at: index).handle }
+      return idle.popLast()?.handle
+    }
+    return handle ?? curl_easy_init()
   }
 
-  /// Returns a handle after a transfer. A handle whose transfer failed is closed rather than
-  /// kept: its connection may be in any state.
-  func give(_ handle: UnsafeMutableRawPointer, reusable: Bool) {
+  /// Returns a handle after a transfer for `url`. A handle whose transfer failed is closed
+  /// rather than kept: its connection may be in any state.
+  func give(_ handle: UnsafeMutableRawPointer, for url: String, reusable: Bool) {
     guard reusable else {
       curl_easy_cleanup(handle)
       return
     }
     curl_easy_reset(handle)
+    let origin = Self.origin(of: url)
     let kept = lock.withLock { () -> Bool in
       guard idle.count < limit else { return false }
-      idle.append(handle)
+      idle.append((handle, origin))
       return true
     }
     if !kept { curl_easy_cleanup(handle) }
+  }
+
+  /// `scheme://host:port` of `url`, lowercased, with the scheme's default port.
+  static func origin(of url: String) -> String {
+    guard let components = URLComponents(string: url) else { return url }
+    let scheme = components.scheme?.lowercased() ?? ""
+    let port = components.port ?? (scheme == "https" ? 443 : 80)
+    return "\(scheme)://\(components.host?.lowercased() ?? ""):\(port)"
   }
 }

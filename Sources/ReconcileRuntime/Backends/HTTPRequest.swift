@@ -46,11 +46,11 @@ public struct HTTPRequest: Sendable {
   public func perform() throws(TransferError) -> Response {
     // A handle from the pool keeps its connection: a Hub resolve, tree listing and the
     // downloads after it reuse one connection to the host instead of a handshake each.
-    guard HTTPTransfer.curlReady, let handle = CurlHandlePool.shared.take() else {
+    guard HTTPTransfer.curlReady, let handle = CurlHandlePool.shared.take(for: url) else {
       throw TransferError(.unsupported, url: url, message: "libcurl failed to initialise")
     }
     var succeeded = false
-    defer { CurlHandlePool.shared.give(handle, reusable: succeeded) }
+    defer { CurlHandlePool.shared.give(handle, for: url, reusable: succeeded) }
     let context = ResponseContext(limit: maximumBodySize)
     let unmanaged = Unmanaged.passRetained(context)
     defer { unmanaged.release() }

@@ -79,13 +79,15 @@ extension HTTPTransfer {
 
     /// Runs the request to its end.
     func perform() -> Outcome {
-      guard let handle = CurlHandlePool.shared.take() else {
+      guard let handle = CurlHandlePool.shared.take(for: url) else {
         return .failed(TransferError(.network, url: url, message: "libcurl could not create a handle"))
       }
       var outcome: Outcome?
       defer {
         // A handle that completed cleanly keeps its connection for the next file.
-        if case .complete = outcome { CurlHandlePool.shared.give(handle, reusable: true) } else { CurlHandlePool.shared.give(handle, reusable: false) }
+        var reusable = false
+        if case .complete = outcome { reusable = true }
+        CurlHandlePool.shared.give(handle, for: url, reusable: reusable)
       }
       var headers: UnsafeMutablePointer<curl_slist>?
       defer { curl_slist_free_all(headers) }

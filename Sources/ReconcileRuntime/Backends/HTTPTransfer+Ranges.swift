@@ -140,7 +140,7 @@ struct RangedDownload: @unchecked Sendable {
 
   /// Fetches one range into place; nil when it arrived in full.
   private func fetch(_ segment: Segment, stop: CancellationFlag) -> RangeFailure? {
-    guard let handle = CurlHandlePool.shared.take() else {
+    guard let handle = CurlHandlePool.shared.take(for: target) else {
       return .error(TransferError(.network, url: request.url, message: "libcurl could not create a handle"))
     }
     let exchange = RangeExchange(download: self, segment: segment, stop: stop)
@@ -151,7 +151,7 @@ struct RangedDownload: @unchecked Sendable {
     defer { curl_slist_free_all(headers) }
     let code = exchange.run(handle, headers: headers)
     let failure = exchange.outcome(code: code)
-    CurlHandlePool.shared.give(handle, reusable: failure == nil)
+    CurlHandlePool.shared.give(handle, for: target, reusable: failure == nil)
     return failure
   }
 

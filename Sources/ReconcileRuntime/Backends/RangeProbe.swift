@@ -15,7 +15,7 @@ struct RangeProbe {
   /// Asks for the file's headers, following redirects with credentials to the first host only;
   /// nil when the server does not advertise byte ranges or the size is not `expected`.
   static func run(_ request: TransferRequest, expected: Int64, userAgent: String) -> RangeProbe? {
-    guard let handle = CurlHandlePool.shared.take() else { return nil }
+    guard let handle = CurlHandlePool.shared.take(for: request.url) else { return nil }
     final class Headers {
       var status = 0
       var values: [String: String] = [:]
@@ -45,18 +45,10 @@ struct RangeProbe {
     var effective: UnsafeMutablePointer<CChar>?
     _ = reconcile_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
     let target = effective.map { String(cString: $0) } ?? request.url
-    CurlHandlePool.shared.give(handle, reusable: code == CURLE_OK)
+    CurlHandlePool.shared.give(handle, for: request.url, reusable: code == CURLE_OK)
     guard code == CURLE_OK, collected.status == 200, collected.values["accept-ranges"]?.lowercased() == "bytes",
       let length = collected.values["content-length"].flatMap({ Int64($0) }), length == expected
     else { return nil }
-    return RangeProbe(target: target, sameHost: origin(of: target) == origin(of: request.url), total: length, etag: collected.values["etag"])
-  }
-
-  /// `scheme://host:port` of a URL, lowercased, for telling hosts apart.
-  static func origin(of url: String) -> String {
-    guard let components = URLComponents(string: url) else { return url }
-    let scheme = components.scheme?.lowercased() ?? ""
-    let port = components.port ?? (scheme == "https" ? 443 : 80)
-    return "\(scheme)://\(components.host?.lowercased() ?? ""):\(port)"
+    return RangeProbe(target: target, sameHost: CurlHandlePool.origin(of: target) == CurlHandlePool.origin(of: request.url), total: length, etag: collected.values["etag"])
   }
 }
