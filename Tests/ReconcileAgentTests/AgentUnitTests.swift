@@ -76,3 +76,31 @@ import Testing
     #expect(decoded == Self.metrics(lastOutcome: .interrupted).stats)
   }
 }
+
+/// Runs record their stats after the root's lock is released: runs ending at the same moment
+/// must each count, not overwrite one another's read-add-write.
+extension AgentUnitTests {
+  @Test func runsEndingAtOnceEachCount() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("run-stats-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory.appendingPathComponent(".reconcile"), withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = RunStatsFile(root: NodeRoot(directory.path))
+    var counts = RunStats()
+    counts.downloadedBytes = ["https": 1]
+    let runs = 64
+    let done = DispatchGroup()
+    for index in 0..<runs {
+      done.enter()
+      let thread = Thread { [counts] in
+        let run = RunStats.Run(id: "run-\(index)", startedAt: Date(), finishedAt: Date(), outcome: .ok, reason: nil)
+        #expect(file.record(run, counts: counts, heartbeat: nil) == nil)
+        done.leave()
+      }
+      thread.start()
+    }
+    done.wait()
+    let stats = file.load()
+    #expect(stats.runs[.ok] == Int64(runs))
+    #expect(stats.downloadedBytes["https"] == Int64(runs))
+  }
+}

@@ -107,6 +107,14 @@ public struct Variant: Sendable, Hashable, Codable {
 
   /// Bytes of all files, counting a digest listed twice once.
   public var uniqueBytes: Int64 {
+    // Most variants list a handful of files: comparing them costs less than hashing them.
+    guard files.count > 16 else {
+      var total: Int64 = 0
+      for index in files.indices where !files[..<index].contains(where: { $0.sha256 == files[index].sha256 }) {
+        total += files[index].size
+      }
+      return total
+    }
     var seen = Set<Digest>()
     return files.reduce(0) { seen.insert($1.sha256).inserted ? $0 + $1.size : $0 }
   }

@@ -39,6 +39,8 @@ extension TOMLReader {
     let scalars: [Unicode.Scalar]
     /// The file name put in every location.
     let file: String
+    /// `file`'s number in `SourceFiles`, for the locations made.
+    let fileID: UInt32
     /// The index of the next scalar to read.
     var index = 0
     /// The 1-based line of `index`.
@@ -58,6 +60,7 @@ extension TOMLReader {
     init(text: String, file: String) {
       scalars = Array(text.unicodeScalars)
       self.file = file
+      fileID = SourceFiles.id(of: file)
       if scalars.first == "\u{FEFF}" {
         index = 1
         lineStart = 1
@@ -66,7 +69,7 @@ extension TOMLReader {
 
     /// Reads every statement, collecting errors while skipping a bad line is safe.
     mutating func parseDocument() throws(DiagnosticsError) -> DocumentNode {
-      let root = newTable(location: SourceLocation(file: file, line: 1, column: 1), origin: .header, depth: 0)
+      let root = newTable(location: SourceLocation(fileID: fileID, line: 1, column: 1), origin: .header, depth: 0)
       var section = root
       while index < scalars.count {
         let statementLine = line
@@ -210,7 +213,7 @@ extension TOMLReader.Parser {
   var current: Unicode.Scalar? { index < scalars.count ? scalars[index] : nil }
 
   /// Where the cursor is.
-  var here: SourceLocation { SourceLocation(file: file, line: line, column: index - lineStart + 1) }
+  var here: SourceLocation { SourceLocation(fileID: fileID, line: line, column: index - lineStart + 1) }
 
   /// The scalar `offset` places after the cursor, nil past the end.
   func peek(_ offset: Int) -> Unicode.Scalar? {

@@ -15,8 +15,18 @@ struct YAMLEventReader {
   /// The values left (scalars, mappings, sequences, aliases expanded; plain keys are not values).
   var budget: Int
   let maximumDepth: Int
+  /// `file`'s number in `SourceFiles`, for the locations made.
+  private let fileID: UInt32
   /// Where the items of one top-level list go instead of the tree, as each is read.
   var handOff: HandOff?
+
+  init(file: String, budget: Int, maximumDepth: Int, handOff: HandOff? = nil) {
+    self.file = file
+    self.budget = budget
+    self.maximumDepth = maximumDepth
+    self.handOff = handOff
+    fileID = SourceFiles.id(of: file)
+  }
 
   /// The items of the list under the top-level `key`, handed to `item` one by one (in order,
   /// on the reading thread); the tree keeps that list empty. Anchors in them still serve
@@ -186,7 +196,7 @@ struct YAMLEventReader {
   }
 
   private func location(line: Int, column: Int) -> SourceLocation {
-    SourceLocation(file: file, line: line + 1, column: column + 1)
+    SourceLocation(fileID: fileID, line: line + 1, column: column + 1)
   }
 
   /// libyaml's error, at its place, with what it was reading where that started.
@@ -216,7 +226,7 @@ struct YAMLEventReader {
       }
       index += 1
     }
-    return SourceLocation(file: file, line: line, column: column)
+    return SourceLocation(fileID: fileID, line: line, column: column)
   }
 
   private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {

@@ -149,7 +149,7 @@ public struct NodeTarget: Sendable, Hashable {
   }
 
   static func variantSizes(_ desired: DesiredState) -> [VariantID: Int64] {
-    var sizes: [VariantID: Int64] = [:]
+    var sizes: [VariantID: Int64] = .init(minimumCapacity: desired.models.count * 2)
     for model in desired.models {
       for variant in model.variants { sizes[VariantID(model: model.id, variant: variant.name)] = variant.uniqueBytes }
     }

@@ -171,8 +171,18 @@ public struct RunStatsFile: Sendable {
 
   /// Adds one run's counts, records it as the last run (and success), and writes the file
   /// atomically. Errors are returned, not thrown: stats never fail a run.
+  ///
+  /// Runs record after the root's lock is released (a run refused for the lock records too),
+  /// so the read, add and write happen under a lock of the stats file's own
+  /// (`run-stats.json.lock`, `flock`): two runs ending at once both count.
   @discardableResult
   public func record(_ run: RunStats.Run, counts: RunStats, heartbeat: Date?) -> (any Error)? {
+    let lock = open(path + ".lock", O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o644)
+    guard lock >= 0 else { return POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(lock) }
+    while flock(lock, LOCK_EX) != 0 {
+      guard errno == EINTR else { break }
+    }
     var stats = load()
     stats.add(counts)
     stats.runs[run.outcome] = RunStats.adding(stats.runs[run.outcome] ?? 0, 1)
