@@ -54,7 +54,8 @@ public struct FileTransfer: Transfer {
     }
     let remaining = request.expectedSize.map { max($0, 0) - start.offset }
     let writer = HashingFileWriter(
-      fd: partial.fd, startingHash: start.hasher ?? SHA256Hasher(), directIO: directIO, bufferSize: HashingFileWriter.bufferSize(forRemaining: remaining))
+      fd: partial.fd, startingHash: start.hasher ?? SHA256Hasher(), directIO: directIO,
+      bufferCount: HashingFileWriter.bufferCount(forRemaining: remaining), bufferSize: HashingFileWriter.bufferSize(forRemaining: remaining))
     var throttle = ProgressThrottle()
     do {
       // Throttled copies read 1 MiB at a time, so the bucket paces them smoothly.

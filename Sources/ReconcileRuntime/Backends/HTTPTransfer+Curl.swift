@@ -193,7 +193,10 @@ extension HTTPTransfer {
         if restarted, ftruncate(fd, 0) != 0 { return fail(localError("truncate")) }
         guard lseek(fd, 0, SEEK_SET) == 0 else { return fail(localError("seek")) }
         base = 0
-        writer = HashingFileWriter(fd: fd, directIO: directIO, bufferSize: HashingFileWriter.bufferSize(forRemaining: request.expectedSize ?? contentLength))
+        let remaining = request.expectedSize ?? contentLength
+        writer = HashingFileWriter(
+          fd: fd, directIO: directIO, bufferCount: HashingFileWriter.bufferCount(forRemaining: remaining),
+          bufferSize: HashingFileWriter.bufferSize(forRemaining: remaining))
       case 206:
         guard start.offset > 0, let range = contentRange, range.first == start.offset, let hasher = start.hasher else {
           failure = .resumeUnusable
@@ -206,7 +209,9 @@ extension HTTPTransfer {
         guard lseek(fd, off_t(start.offset), SEEK_SET) == off_t(start.offset) else { return fail(localError("seek")) }
         base = start.offset
         let remaining = (request.expectedSize ?? total).map { max($0, 0) - start.offset }
-        writer = HashingFileWriter(fd: fd, startingHash: hasher, directIO: directIO, bufferSize: HashingFileWriter.bufferSize(forRemaining: remaining))
+        writer = HashingFileWriter(
+          fd: fd, startingHash: hasher, directIO: directIO, bufferCount: HashingFileWriter.bufferCount(forRemaining: remaining),
+          bufferSize: HashingFileWriter.bufferSize(forRemaining: remaining))
       case 416 where start.offset > 0:
         failure = .alreadyComplete(total: contentRange?.total)
         return false

@@ -27,8 +27,18 @@ public final class HashingFileWriter {
   /// would otherwise touch as many MiB of buffers, and eight at once are most of a process's
   /// memory; 256 KiB buffers still hand over fewer than 300 chunks a second at 64 MB/s.
   public static func bufferSize(forRemaining remaining: Int64?) -> Int {
-    guard let remaining, remaining <= 16 << 20 else { return defaultBufferSize }
-    return 256 << 10
+    isSmall(remaining) ? 256 << 10 : defaultBufferSize
+  }
+
+  /// The number of buffers for a stream of `remaining` bytes: two keep the writer and the
+  /// hasher busy on one while the next fills, enough for a file of a few MiB.
+  public static func bufferCount(forRemaining remaining: Int64?) -> Int {
+    isSmall(remaining) ? 2 : defaultBufferCount
+  }
+
+  private static func isSmall(_ remaining: Int64?) -> Bool {
+    guard let remaining else { return false }
+    return remaining <= 16 << 20
   }
 
   private let fd: Int32
