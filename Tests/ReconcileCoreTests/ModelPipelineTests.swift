@@ -1,6 +1,9 @@
+import Foundation
 import Testing
+import TestSupport
 
 @testable import ReconcileCore
+@testable import ReconcileRuntime
 
 /// A large YAML file's models are decoded on a second thread while the reader goes on
 /// (`ModelPipeline`). Whatever the file holds, the result is the one decoding the whole tree
@@ -14,19 +17,19 @@ import Testing
   }
 
   /// Loads `files` both ways and checks that the two agree; returns the errors (empty when valid).
-  static func agree(_ files: [(String, String)], sourceLocation: Testing.SourceLocation = #_sourceLocation) -> [String] {
+  static func agree(_ files: [(String, String)], _ what: String = "", sourceLocation: Testing.SourceLocation = #_sourceLocation) -> [String] {
     switch (load(files, pipelined: true), load(files, pipelined: false)) {
     case (.success(let piped), .success(let whole)):
-      #expect(piped.state == whole.state, sourceLocation: sourceLocation)
-      #expect(piped.sourceMap == whole.sourceMap, sourceLocation: sourceLocation)
-      #expect(piped.staleLocks == whole.staleLocks && piped.locks == whole.locks, sourceLocation: sourceLocation)
+      #expect(piped.state == whole.state, "\(what)", sourceLocation: sourceLocation)
+      #expect(piped.sourceMap == whole.sourceMap, "\(what)", sourceLocation: sourceLocation)
+      #expect(piped.staleLocks == whole.staleLocks && piped.locks == whole.locks, "\(what)", sourceLocation: sourceLocation)
       return []
     case (.failure(let piped), .failure(let whole)):
       let errors = whole.diagnostics.map(\.description)
-      #expect(piped.diagnostics.map(\.description) == errors, sourceLocation: sourceLocation)
+      #expect(piped.diagnostics.map(\.description) == errors, "\(what)", sourceLocation: sourceLocation)
       return errors
     case (let piped, let whole):
-      Issue.record("one way succeeded and the other failed: \(piped) / \(whole)", sourceLocation: sourceLocation)
+      Issue.record("\(what): one way succeeded and the other failed: \(piped) / \(whole)", sourceLocation: sourceLocation)
       return []
     }
   }
@@ -122,5 +125,22 @@ import Testing
     // The lock list repeats a list of URLs: the same wrong-shape errors either way.
     let errors = Self.agree([("models.yaml", text)])
     #expect(!errors.isEmpty)
+  }
+}
+
+/// The fuzz suite's damaged desired states, loaded through the pipeline and without it: the
+/// same state or the same errors, whatever the damage (anchors, nesting, duplicates, bad UTF-8
+/// in names, files cut short).
+extension ModelPipelineTests {
+  @Test func damagedDesiredStatesLoadTheSameThroughThePipeline() throws {
+    let corpus = try FuzzCorpus.repository(root: Repository.root)
+    for number in 0..<400 {
+      let fuzzCase = corpus.makeCase(seed: DesiredStateFuzzTests.defaultSeed, number: number)
+      let files = fuzzCase.files.filter { DesiredDirectory.reads($0.name) }.compactMap { file -> (String, String)? in
+        guard let text = String(validating: file.bytes, as: UTF8.self) else { return nil }
+        return ("fuzz-case/" + file.name, text)
+      }
+      _ = Self.agree(files, fuzzCase.title)
+    }
   }
 }
