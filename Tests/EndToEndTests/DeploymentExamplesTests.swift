@@ -162,6 +162,10 @@ import Testing
       schemaSays: ["::$.policy.bandwidth: '0MiB/s' does not match '[1-9]'"],
       validatorSays: "'bandwidth' in policy must be more than 0 bytes per second"),
     BrokenFile(
+      name: "tenant bandwidth of 0", file: "tenants.yaml", text: "tenants:\n  - name: t\n    quota: { bandwidth: 0 }\n",
+      schemaSays: ["::$.tenants[0].quota.bandwidth: 0 is less than the minimum of 1"],
+      validatorSays: "'bandwidth' in quota of tenant 't' must be more than 0 bytes per second"),
+    BrokenFile(
       name: "stall timeout of 0", file: "policy.toml", text: "[policy]\nstall_timeout = 0\n",
       schemaSays: ["::$.policy.stall_timeout: 0 is less than the minimum of 1"],
       validatorSays: "'stall_timeout' in policy must be between 1s and 24h, got '0'"),

@@ -77,8 +77,9 @@ struct QuotaDecoder {
   func decode(_ node: DocumentNode, what: String) -> Quota? {
     guard let reader = MappingReader(node, what: what, known: Self.keys, sink: sink) else { return nil }
     var quota = Quota(disk: reader.bytes("disk"), models: reader.integer("models"), concurrentDownloads: reader.integer("concurrent_downloads", minimum: 1))
-    if let node = reader.value("bandwidth") {
-      quota.bandwidth = Self.bandwidth(node, what: what, sink: sink)
+    if let node = reader.value("bandwidth"), let rate = Self.bandwidth(node, what: what, sink: sink) {
+      // A rate of 0 would hold the tenant's downloads forever.
+      if rate > 0 { quota.bandwidth = rate } else { sink.error(node.location, "'bandwidth' in \(what) must be more than 0 bytes per second; leave it out for no limit") }
     }
     return quota
   }
