@@ -104,3 +104,30 @@ extension AgentUnitTests {
     #expect(stats.downloadedBytes["https"] == Int64(runs))
   }
 }
+
+/// A scrape loads the desired state again only when its files changed; when they did, the
+/// metrics say so at once.
+extension AgentUnitTests {
+  @Test func metricsFollowAChangedDesiredState() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-desired-\(UUID().uuidString)")
+    let desired = directory.appendingPathComponent("desired")
+    try FileManager.default.createDirectory(at: desired, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    func write(models: Int) throws {
+      let text = "models:\n" + (0..<models).map { index in
+        "  - { name: m\(index), version: \"1\", sources: [\"https://example.invalid/m/\"], variants: { v: { files: [{ path: a.bin, size: 1, sha256: \(String(repeating: "a", count: 64)) }] } } }\n"
+      }.joined()
+      try Data(text.utf8).write(to: desired.appendingPathComponent("models.yaml"))
+    }
+    try write(models: 1)
+    let state = AgentState(session: Session(desired: desired.path, root: directory.appendingPathComponent("root").path, node: "n1"), maxAge: 0)
+    let (first, firstError) = state.metrics()
+    #expect(firstError == nil && first.pending.count == 1, "\(first.pending) \(String(describing: firstError))")
+    #expect(state.metrics().0.pending.count == 1, "unchanged files: the same state")
+    try write(models: 3)
+    #expect(state.metrics().0.pending.count == 3)
+    try Data("models: [".utf8).write(to: desired.appendingPathComponent("models.yaml"))
+    let (broken, error) = state.metrics()
+    #expect(error != nil && broken.pending.isEmpty, "a broken desired state is an error, never the last good one")
+  }
+}

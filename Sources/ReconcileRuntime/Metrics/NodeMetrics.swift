@@ -163,9 +163,9 @@ extension NodeMetrics {
 extension Session {
   /// The node now; when the desired state or the root cannot be read, the run stats alone (so a
   /// failing node still reports its failed runs) and the error.
-  public func metricsOrStats(at now: Date = Date()) -> (NodeMetrics, (any Error)?) {
+  public func metricsOrStats(at now: Date = Date(), loading load: (() throws -> LoadedDesiredState)? = nil) -> (NodeMetrics, (any Error)?) {
     do {
-      return (try metrics(at: now), nil)
+      return (try metrics(at: now, loaded: try load?()), nil)
     } catch {
       let stats = NodeMetrics(
         node: node, at: now, stats: RunStatsFile(root: root).load(), variants: [:], pending: [], disk: nil, tenants: [],
@@ -174,9 +174,10 @@ extension Session {
     }
   }
 
-  /// Reads the node now: desired state, root, run stats. Writes nothing.
-  public func metrics(at now: Date = Date()) throws -> NodeMetrics {
-    let loaded = try loadDesired()
+  /// Reads the node now: desired state (`loaded`, when the caller has it already), root, run
+  /// stats. Writes nothing.
+  public func metrics(at now: Date = Date(), loaded: LoadedDesiredState? = nil) throws -> NodeMetrics {
+    let loaded = try loaded ?? loadDesired()
     // In a fleet, the placement the last run used (its cached snapshot), not every declared node.
     let fleet = registry == nil ? nil : cachedFleetSnapshot()
     let target = try NodeTarget.resolve(loaded.state, node: node, fleet: fleet)
