@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import ReconcileCore
 @testable import ReconcileRuntime
@@ -221,7 +222,7 @@ final class UnixAccounts {
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    let collector = PipeCollector(err)
+    let collector = ChildProcess.Collector(err)
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return CommandResult(stdoutData: data, stderr: collector.text(timeout: 10), status: process.terminationStatus)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ReconcileCore
 
 @Suite struct TOMLReaderTableTests {
@@ -259,19 +260,9 @@ enum PlainValue: Equatable, CustomStringConvertible {
 
   /// What `python3`'s `tomllib` reads from `document`.
   static func fromPythonTomllib(_ document: String) throws -> PlainValue {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", pythonScript]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(document.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "python3 tomllib rejected the document")
-    return try #require(PlainValue(json: try JSONSerialization.jsonObject(with: data)))
+    let run = try ChildProcess.run("/usr/bin/env", ["python3", "-c", pythonScript], stdin: Data(document.utf8))
+    #expect(run.terminationStatus == 0, "python3 tomllib rejected the document")
+    return try #require(PlainValue(json: try JSONSerialization.jsonObject(with: Data(run.stdout.utf8))))
   }
 
   /// Decodes the tagged JSON the Python script prints.

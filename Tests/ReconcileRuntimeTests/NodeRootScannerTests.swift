@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import ReconcileCore
 @testable import ReconcileRuntime
@@ -162,14 +163,8 @@ import Testing
   @Test func gitCommitOfARealRepository() throws {
     let directory = try RegistryTestDirectory()
     func git(_ arguments: String...) throws -> String {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = ["git", "-C", directory.url.path, "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments
-      let pipe = Pipe()
-      process.standardOutput = pipe
-      try process.run()
-      process.waitUntilExit()
-      return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      let run = try ChildProcess.run("/usr/bin/env", ["git", "-C", directory.url.path, "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments)
+      return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
     _ = try git("init", "-q")
     try "models: []\n".write(toFile: directory.path("models.yaml"), atomically: false, encoding: .utf8)

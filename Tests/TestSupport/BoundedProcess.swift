@@ -27,46 +27,11 @@ public enum BoundedProcess {
     _ executable: String, _ arguments: [String], environment: [String: String], in directory: URL,
     memoryBytes: Int, seconds: Double
   ) throws -> Outcome {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-    process.arguments = ["--as=\(memoryBytes)", "--core=0", "--", executable] + arguments
-    process.currentDirectoryURL = directory
-    process.environment = environment
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    let started = Date()
-    try process.run()
-    let pid = process.processIdentifier
-    // The child is killed outright at the limit: a hang may be a loop that ignores SIGTERM.
-    let timer = DispatchSource.makeTimerSource(queue: .global())
-    nonisolated(unsafe) var killed = false
-    let lock = NSLock()
-    timer.schedule(deadline: .now() + seconds)
-    timer.setEventHandler {
-      lock.withLock {
-        killed = true
-        kill(pid, SIGKILL)
-      }
-    }
-    timer.resume()
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outData = out.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    timer.cancel()
-    let timedOut = lock.withLock { killed }
-    let bySignal = process.terminationReason == .uncaughtSignal
+    let run = try ChildProcess.run(
+      "/usr/bin/prlimit", ["--as=\(memoryBytes)", "--core=0", "--", executable] + arguments, environment: environment, in: directory,
+      timeout: seconds)
     return Outcome(
-      status: bySignal ? nil : process.terminationStatus, signal: bySignal ? process.terminationStatus : nil,
-      timedOut: timedOut, seconds: Date().timeIntervalSince(started),
-      stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+      status: run.bySignal ? nil : run.terminationStatus, signal: run.bySignal ? run.terminationStatus : nil, timedOut: run.timedOut,
+      seconds: run.seconds, stdout: run.stdout, stderr: run.stderr)
   }
 }

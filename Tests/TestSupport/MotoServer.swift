@@ -164,28 +164,12 @@ public final class MotoServer: @unchecked Sendable {
   /// `sts` for this server; `input` is its stdin. Returns its stdout.
   @discardableResult
   public func python(_ script: String, input: Data = Data()) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", MotoServer.prelude + script, endpoint, region]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    // stderr goes to a file, so that only one pipe is read and neither can block the script.
-    let errors = FileManager.default.temporaryDirectory.appendingPathComponent("reconcile-boto3-\(UUID().uuidString).err")
-    _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: errors) }
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = try FileHandle(forWritingTo: errors)
-    try process.run()
-    try stdin.fileHandleForWriting.write(contentsOf: input)
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      let text = ((try? String(contentsOf: errors, encoding: .utf8)) ?? "").split(separator: "\n").suffix(3).joined(separator: "\n")
-      throw Failure(description: "boto3 script against moto failed (exit \(process.terminationStatus)): \(text)")
+    let run = try ChildProcess.run("/usr/bin/env", ["python3", "-c", MotoServer.prelude + script, endpoint, region], stdin: input)
+    guard run.terminationStatus == 0 else {
+      let text = run.stderr.split(separator: "\n").suffix(3).joined(separator: "\n")
+      throw Failure(description: "boto3 script against moto failed (exit \(run.terminationStatus)): \(text)")
     }
-    return String(decoding: output, as: UTF8.self)
+    return run.stdout
   }
 
   // MARK: Helpers

@@ -200,8 +200,8 @@ struct Stat: Equatable {
 /// a process still running when its object goes away is killed.
 final class ReconcileProcess: @unchecked Sendable {
   let process: Process
-  private let stdout: PipeCollector
-  private let stderr: PipeCollector
+  private let stdout: ChildProcess.Collector
+  private let stderr: ChildProcess.Collector
 
   /// The child's process id.
   var pid: pid_t { process.processIdentifier }
@@ -221,8 +221,8 @@ final class ReconcileProcess: @unchecked Sendable {
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    stdout = PipeCollector(out)
-    stderr = PipeCollector(err)
+    stdout = ChildProcess.Collector(out)
+    stderr = ChildProcess.Collector(err)
   }
 
   deinit { if process.isRunning { kill() } }
@@ -244,28 +244,6 @@ final class ReconcileProcess: @unchecked Sendable {
     }
     process.waitUntilExit()
     return Binary.Result(stdout: stdout.text(timeout: 10), stderr: stderr.text(timeout: 10), status: process.terminationStatus)
-  }
-}
-
-/// Reads a pipe to its end on another thread, so the child never blocks on a full pipe.
-final class PipeCollector: @unchecked Sendable {
-  private let lock = NSLock()
-  private var data = Data()
-  private let done = DispatchSemaphore(value: 0)
-
-  init(_ pipe: Pipe) {
-    let handle = pipe.fileHandleForReading
-    DispatchQueue.global().async {
-      let bytes = handle.readDataToEndOfFile()
-      self.lock.withLock { self.data = bytes }
-      self.done.signal()
-    }
-  }
-
-  /// What was read, once the writer closed the pipe (or after `timeout` seconds, what is there).
-  func text(timeout: Double) -> String {
-    if done.wait(timeout: .now() + timeout) == .success { done.signal() }
-    return lock.withLock { String(decoding: data, as: UTF8.self) }
   }
 }
 

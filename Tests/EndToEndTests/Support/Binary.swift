@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The built `reconcile` executable, run as a user would run it.
 enum Binary {
@@ -27,57 +28,19 @@ enum Binary {
     guard FileManager.default.isExecutableFile(atPath: executable) else {
       throw Failure(description: "no reconcile binary at \(executable): run 'swift build' (make test does) first")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = directory ?? packageRoot
     var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "RECONCILE_CONFIG": "/nonexistent-default"]
     env.merge(environment) { _, new in new }
     if environment["RECONCILE_CONFIG"] == nil { env["RECONCILE_CONFIG"] = nil }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Read both pipes before waiting so a large output cannot block the child.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data(), errData = Data()
-    group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
+    let run = try ChildProcess.run(executable, arguments, environment: env, in: directory ?? packageRoot)
+    return Result(stdout: run.stdout, stderr: run.stderr, status: run.terminationStatus)
   }
 
   /// Runs another program found on PATH (`promtool`, `check-jsonschema`, `systemd-analyze`) with
   /// this process's environment (check-jsonschema may live behind pyenv's shims, which need it),
   /// `stdin` as its input, in `directory` when given.
   static func external(_ name: String, _ arguments: [String], stdin: Data = Data(), in directory: URL? = nil) throws -> Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [name] + arguments
-    if let directory { process.currentDirectoryURL = directory }
-    let input = Pipe(), out = Pipe(), err = Pipe()
-    process.standardInput = input
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    input.fileHandleForWriting.write(stdin)
-    try input.fileHandleForWriting.close()
-    // Read both pipes before waiting so a large output cannot block the child.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-      outData = out.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    let result = Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), status: process.terminationStatus)
+    let run = try ChildProcess.run("/usr/bin/env", [name] + arguments, in: directory, stdin: stdin)
+    let result = Result(stdout: run.stdout, stderr: run.stderr, status: run.terminationStatus)
     if result.status == 127, result.stderr.contains("No such file or directory") {
       throw Failure(description: "\(name) is not on PATH: run 'make test-deps' (Scripts/install-deps.sh --test) first")
     }

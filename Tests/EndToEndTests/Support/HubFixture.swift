@@ -231,24 +231,12 @@ enum BoundedRun {
     guard FileManager.default.isExecutableFile(atPath: executable) else {
       throw Binary.Failure(description: "no executable at \(executable): run 'swift build' (make test does) first")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": directory.path].merging(environment) { _, new in new }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let stdout = PipeCollector(out), stderr = PipeCollector(err)
-    guard waitUntil(timeout: timeout, { !process.isRunning }) else {
-      _ = Glibc.kill(process.processIdentifier, SIGKILL)
-      _ = waitUntil(timeout: 10) { !process.isRunning }
-      throw Binary.Failure(description: "\((executable as NSString).lastPathComponent) \(arguments) still ran after \(Int(timeout)) s and was killed; stderr: \(stderr.text(timeout: 5))")
+    let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": directory.path].merging(environment) { _, new in new }
+    let run = try ChildProcess.run(executable, arguments, environment: environment, in: directory, timeout: timeout)
+    if run.timedOut {
+      throw Binary.Failure(description: "\((executable as NSString).lastPathComponent) \(arguments) still ran after \(Int(timeout)) s and was killed; stderr: \(run.stderr)")
     }
-    process.waitUntilExit()
-    return Binary.Result(stdout: stdout.text(timeout: 10), stderr: stderr.text(timeout: 10), status: process.terminationStatus)
+    return Binary.Result(stdout: run.stdout, stderr: run.stderr, status: run.terminationStatus)
   }
 
   /// Runs `python3 -c script` with `arguments` and `environment`, at most `timeout` seconds.
